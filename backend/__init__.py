@@ -1,0 +1,1 @@
+"""综治通 backend: case records, workflow, deadlines, outbox, web dashboard and CLI."""

@@ -1,0 +1,36 @@
+"""Settings from the environment or a `.env` file (pydantic-settings).
+
+Built in entry points and passed down; never a module-level singleton.
+"""
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///./data/zongzhitong.db"
+    redis_url: str | None = None
+    tz: str = "Asia/Shanghai"
+    county_data: Path = PACKAGE_DATA / "county.yaml"
+    case_code_prefix: str = "MD"
+    default_language: str = "zh"
+    digest_hour: int = 8
+    web_base_url: str = "http://127.0.0.1:8080"
+    web_secret_key: SecretStr = SecretStr("change-me-in-production")
+    web_login_ttl_minutes: int = 10
+    web_session_hours: int = 8
+    open311_api_keys: str = ""
+    bot_username: str = "zongzhitong_bot"
+
+    @property
+    def embedded(self) -> bool:
+        """True when running on the embedded defaults (SQLite, no Redis)."""
+        return self.database_url.startswith("sqlite") and not self.redis_url

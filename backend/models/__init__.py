@@ -1,0 +1,38 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from backend.models.case import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    CaseStatus,
+    CaseTask,
+    Rating,
+    RatingScore,
+    RiskLevel,
+    TaskStatus,
+)
+from backend.models.org import Invite, Person, Role, Unit
+from backend.models.runtime import FsmRecord, LegalQuestionLog, OutboxMessage, OutboxState, ProcessedUpdate
+
+__all__ = [
+    "Attachment",
+    "Case",
+    "CaseEvent",
+    "CaseFollower",
+    "CaseStatus",
+    "CaseTask",
+    "FsmRecord",
+    "Invite",
+    "LegalQuestionLog",
+    "OutboxMessage",
+    "OutboxState",
+    "Person",
+    "ProcessedUpdate",
+    "Rating",
+    "RatingScore",
+    "RiskLevel",
+    "Role",
+    "TaskStatus",
+    "Unit",
+]

@@ -1,0 +1,1 @@
+"""综治通 Telegram bot (aiogram 3): the only package that imports aiogram."""

@@ -1,0 +1,18 @@
+"""Callback data for inline buttons. Never trusted: every press is re-checked on the server."""
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class CaseAction(CallbackData, prefix="ca"):
+    """A staff or dispatcher button on a case card: action + case id (+ an optional argument)."""
+
+    action: str
+    case_id: int
+    arg: str = ""
+
+
+class RateCase(CallbackData, prefix="rt"):
+    """The resident's one-tap rating after 办结."""
+
+    case_id: int
+    score: str
