@@ -1,0 +1,193 @@
+"""Retrieval: normalisation (traditional→simplified, dialect and colloquial forms), jieba words via
+classifier.segment, BM25 (bm25s) over each entry's question, variants and answer, rapidfuzz for
+typos, an out-of-scope lexicon, and a confidence threshold below which nothing is returned.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s
+import numpy as np
+import zhconv
+from rapidfuzz import fuzz, process
+
+from classifier.segment import segment_for_search
+from knowledge_base.loader import Content, ContentError, load_data_file
+from knowledge_base.types import Entry, Hit
+
+_HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
+
+    min_coverage: float = 0.30  # share of the question's IDF weight matched by the top entry
+    min_matched_idf: float = 4.0  # absolute IDF weight matched by the top entry
+    fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
+    unknown_word_idf: float = 1.5  # weight of a question word the knowledge base has never seen
+    related_ratio: float = 0.6  # further hits must score at least this share of the top score
+    answer_weight: int = 1  # repetitions of the answer text in an entry's document
+    question_weight: int = 2  # repetitions of question + variants in an entry's document
+
+
+class Lexicon:
+    """Synonyms, colloquial phrases, stop words and the out-of-scope lexicon (data files)."""
+
+    def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
+        phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
+        self.words = _str_map(synonyms.get("words"), "synonyms.yaml", "words")
+        self.stopwords = frozenset(_str_list(synonyms.get("stopwords"), "synonyms.yaml", "stopwords"))
+        self._phrase_map = phrases
+        self._phrase_re = (
+            re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
+            if phrases
+            else None
+        )
+        terms = _str_list(out_of_scope.get("terms"), "out_of_scope.yaml", "terms")
+        self._oos_re = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+        allow = _str_list(out_of_scope.get("allow", []), "out_of_scope.yaml", "allow")
+        self._allow_re = (
+            re.compile("|".join(re.escape(t) for t in sorted(allow, key=len, reverse=True)))
+            if allow
+            else None
+        )
+
+    def normalize(self, text: str) -> str:
+        """NFKC, simplified characters, lower case, colloquial phrases → standard forms."""
+        text = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower()
+        if self._phrase_re is not None:
+            text = self._phrase_re.sub(lambda m: self._phrase_map[m.group(0)], text)
+        return text
+
+    def tokens(self, normalized: str) -> list[str]:
+        words = []
+        for word in segment_for_search(normalized):
+            word = self.words.get(word, word)
+            if word in self.stopwords or not _HAS_WORD_CHAR.search(word):
+                continue
+            words.append(word)
+        return words
+
+    def out_of_scope(self, normalized: str) -> bool:
+        text = self._allow_re.sub(" ", normalized) if self._allow_re is not None else normalized
+        return bool(self._oos_re.search(text))
+
+
+def _str_map(raw: Any, file: str, key: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ContentError(file, f"'{key}' must map text to text")
+    return {zhconv.convert(k, "zh-cn").lower(): v for k, v in raw.items()}
+
+
+def _str_list(raw: Any, file: str, key: str) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
+        raise ContentError(file, f"'{key}' must be a list of texts")
+    return [t.lower() for t in raw]
+
+
+class Searcher:
+    """An immutable index over the loaded entries; ``search`` is safe to call from many threads."""
+
+    def __init__(
+        self, content: Content, lexicon: Lexicon, thresholds: Thresholds | None = None
+    ) -> None:
+        self.content = content
+        self.lexicon = lexicon
+        self.thresholds = thresholds or Thresholds()
+        self.entries: tuple[Entry, ...] = content.entries
+        self.by_id: dict[str, Entry] = content.by_id()
+        t = self.thresholds
+        docs: list[list[str]] = []
+        self._doc_terms: list[frozenset[str]] = []
+        fuzzy_choices: list[str] = []
+        self._fuzzy_owner: list[int] = []
+        for index, entry in enumerate(self.entries):
+            asked = [entry.question, *entry.variants]
+            asked_tokens = [w for text in asked for w in lexicon.tokens(lexicon.normalize(text))]
+            answer_tokens = lexicon.tokens(lexicon.normalize(entry.answer))
+            doc = asked_tokens * t.question_weight + answer_tokens * t.answer_weight
+            docs.append(doc or ["∅"])
+            self._doc_terms.append(frozenset(doc))
+            for text in asked:
+                fuzzy_choices.append(_compact(lexicon.normalize(text)))
+                self._fuzzy_owner.append(index)
+        self._fuzzy_choices = fuzzy_choices
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(docs, show_progress=False)
+        vocab: dict[str, int] = self._bm25.vocab_dict
+        self._vocab = vocab
+        n_docs = len(docs)
+        doc_freq: dict[str, int] = {}
+        for terms in self._doc_terms:
+            for term in terms:
+                doc_freq[term] = doc_freq.get(term, 0) + 1
+        self._idf = {
+            term: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()
+        }
+
+    def analyse(self, question: str) -> tuple[str, list[str]]:
+        normalized = self.lexicon.normalize(question or "")
+        return normalized, self.lexicon.tokens(normalized)
+
+    def candidates(self, question: str) -> list[tuple[int, float]]:
+        """(entry index, confidence 0..1) best first, before the threshold (for tuning)."""
+        normalized, words = self.analyse(question)
+        if not words or not _CJK.search(normalized) or self.lexicon.out_of_scope(normalized):
+            return []
+        t = self.thresholds
+        terms = list(dict.fromkeys(words))
+        known = [w for w in terms if w in self._vocab]
+        results: dict[int, float] = {}
+        if known:
+            scores: np.ndarray = self._bm25.get_scores(known)
+            total = sum(self._idf[w] for w in known) + t.unknown_word_idf * (len(terms) - len(known))
+            order = np.argsort(-scores)[:8]
+            top_score = float(scores[order[0]])
+            for rank, index in enumerate(order):
+                score = float(scores[index])
+                if score <= 0 or (rank and score < t.related_ratio * top_score):
+                    break
+                matched = sum(self._idf[w] for w in known if w in self._doc_terms[index])
+                if matched < t.min_matched_idf:
+                    continue
+                coverage = matched / total if total else 0.0
+                results[int(index)] = coverage * (score / top_score)
+        fuzzy = process.extractOne(
+            _compact(normalized), self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=t.fuzzy_cutoff
+        )
+        if fuzzy is not None:
+            owner = self._fuzzy_owner[fuzzy[2]]
+            results[owner] = max(results.get(owner, 0.0), fuzzy[1] / 100)
+        return sorted(results.items(), key=lambda item: -item[1])
+
+    def search(self, question: str, limit: int = 3) -> list[Hit]:
+        if limit <= 0:
+            return []
+        ranked = self.candidates(question)
+        if not ranked or ranked[0][1] < self.thresholds.min_coverage:
+            return []
+        floor = max(self.thresholds.min_coverage * 0.5, ranked[0][1] * self.thresholds.related_ratio)
+        return [
+            Hit.from_entry(self.entries[index], confidence)
+            for index, confidence in ranked[:limit]
+            if confidence >= floor
+        ]
+
+
+def _compact(text: str) -> str:
+    """Text without spaces and punctuation, for fuzzy comparison of whole questions."""
+    return "".join(ch for ch in text if _HAS_WORD_CHAR.match(ch))
+
+
+def build_searcher(content: Content, thresholds: Thresholds | None = None) -> Searcher:
+    lexicon = Lexicon(load_data_file("synonyms.yaml"), load_data_file("out_of_scope.yaml"))
+    return Searcher(content, lexicon, thresholds)
