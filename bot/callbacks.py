@@ -16,3 +16,15 @@ class RateCase(CallbackData, prefix="rt"):
 
     case_id: int
     score: str
+
+
+class MenuAction(CallbackData, prefix="m"):
+    """Main-menu buttons: report, legal, mycases, lang, help, menu."""
+
+    action: str
+
+
+class SetLanguage(CallbackData, prefix="lang"):
+    """Language choice from /lang or the menu: "zh" or "en"."""
+
+    language: str

@@ -1,0 +1,102 @@
+"""Build the Bot and the Dispatcher: storage, middlewares, routers and workflow data.
+
+Everything is built in functions (never at import time) so tests can make a fresh dispatcher per
+test, and a restart is just calling ``create_dispatcher`` again on the same storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.config import Settings
+from backend.county import County, load_county
+from bot.handlers import create_error_router, create_routers
+from bot.middlewares import setup_middlewares
+from bot.storage import DatabaseStorage
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_TOKEN = "1:OFFLINE"  # the console runs without a real token
+
+
+def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
+    """A Bot talking to ``settings.telegram_api_url`` (official API, a local server, or a stub)."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else PLACEHOLDER_TOKEN
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+def create_redis(settings: Settings) -> Redis | None:
+    return Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+
+def create_storage(
+    settings: Settings,
+    *,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis | None = None,
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis storage + cross-worker isolation with REDIS_URL, else the embedded DB storage."""
+    key_builder = DefaultKeyBuilder(with_destiny=True)
+    if redis is None and settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+    if redis is not None:
+        return (
+            RedisStorage(redis=redis, key_builder=key_builder),
+            RedisEventIsolation(redis=redis, key_builder=key_builder),
+        )
+    return DatabaseStorage(session_factory, key_builder=key_builder), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+    county: County | None = None,
+    **workflow_data: Any,
+) -> Dispatcher:
+    """The dispatcher with every router, middleware and the workflow data handlers ask for.
+
+    Workflow data: ``settings``, ``session_factory``, ``county``, ``redis`` (or None).
+    """
+    redis: Redis | None = None
+    if storage is None:
+        redis = create_redis(settings)
+        storage, default_isolation = create_storage(
+            settings, session_factory=session_factory, redis=redis
+        )
+        events_isolation = events_isolation or default_isolation
+    elif isinstance(storage, RedisStorage):
+        redis = storage.redis
+        events_isolation = events_isolation or RedisEventIsolation(
+            redis=redis, key_builder=storage.key_builder
+        )
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        session_factory=session_factory,
+        county=county or load_county(settings.county_data),
+        redis=redis,
+        **workflow_data,
+    )
+    setup_middlewares(dp, session_factory=session_factory, redis=redis)
+    dp.include_routers(*create_routers())
+    dp.include_router(create_error_router())
+    return dp

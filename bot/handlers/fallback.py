@@ -1,0 +1,72 @@
+"""Last router: anything no conversation took (stickers, voice, stray files, stale buttons).
+
+Also the error handler: log without personal data, apologise to the user, keep their state.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+
+from backend.models import Person
+from bot.dialogs.widgets import main_menu
+from bot.texts import t
+
+log = logging.getLogger(__name__)
+
+
+async def on_sticker(message: Message, person: Person | None, lang: str) -> None:
+    await message.answer(t("common.sticker", lang), reply_markup=main_menu(lang, person))
+
+
+async def on_voice(message: Message, person: Person | None, lang: str) -> None:
+    await message.answer(t("common.voice_outside", lang), reply_markup=main_menu(lang, person))
+
+
+async def on_media(message: Message, person: Person | None, lang: str) -> None:
+    await message.answer(t("common.media_outside", lang), reply_markup=main_menu(lang, person))
+
+
+async def on_anything(message: Message, person: Person | None, lang: str) -> None:
+    await message.answer(t("common.not_understood", lang), reply_markup=main_menu(lang, person))
+
+
+async def on_stale_button(query: CallbackQuery, lang: str) -> None:
+    """A button from an old message, or forged callback data: say so, change nothing."""
+    await query.answer(t("common.button_expired", lang), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_sticker, F.sticker | F.animation | F.dice)
+    router.message.register(on_voice, F.voice | F.video_note | F.audio)
+    router.message.register(on_media, F.photo | F.document | F.video)
+    router.message.register(on_anything)
+    router.callback_query.register(on_stale_button)
+    return router
+
+
+async def on_error(event: ErrorEvent, lang: str = "zh") -> bool:
+    """Log the failure (ids and exception type only) and apologise; the FSM state is kept."""
+    update = event.update
+    # Frames and the exception type only: messages (e.g. SQL parameters) may hold personal data.
+    frames = "".join(traceback.format_tb(event.exception.__traceback__))
+    log.error("update %s failed: %s\n%s", update.update_id, type(event.exception).__name__, frames)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(t("common.error", lang), show_alert=True)
+        elif update.message is not None and update.message.chat.type == "private":
+            await update.message.answer(t("common.error", lang))
+    except Exception:  # the apology itself failed (network): nothing more to do
+        log.warning("could not send the error apology for update %s", update.update_id)
+    return True
+
+
+def create_error_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

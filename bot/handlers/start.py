@@ -1,0 +1,264 @@
+"""/start (menu, invite registration, case deep link), /help, /cancel, /lang, and menu buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+)
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.models import Person, Role, Unit
+from backend.services import directory
+from backend.services.errors import DomainError
+from bot.callbacks import MenuAction, SetLanguage
+from bot.dialogs.widgets import main_menu
+from bot.texts import LANGUAGES, t
+
+log = logging.getLogger(__name__)
+
+STAFF_ROLES = frozenset({Role.staff, Role.unit_head, Role.dispatcher, Role.supervisor, Role.admin})
+CASE_LINK_PREFIX = "case_"
+
+
+# -- commands shown in Telegram's menu, per role ----------------------------------------------
+def commands_for(role: Role, lang: str) -> list[BotCommand]:
+    names = ["start", "mycases", "help", "cancel", "lang"]
+    if role == Role.grid_worker:
+        names.insert(1, "grid")
+    elif role in STAFF_ROLES:
+        names.insert(2, "web")
+    return [BotCommand(command=name, description=t(f"common.cmd_{name}", lang)) for name in names]
+
+
+async def set_default_commands(bot: Bot) -> None:
+    """Resident commands for everyone (Chinese by default, English for English clients)."""
+    await bot.set_my_commands(commands_for(Role.resident, "zh"), scope=BotCommandScopeDefault())
+    await bot.set_my_commands(
+        commands_for(Role.resident, "en"), scope=BotCommandScopeDefault(), language_code="en"
+    )
+
+
+async def set_person_commands(bot: Bot, person: Person, lang: str) -> None:
+    """Registered grid workers and staff get their own command list in their private chat."""
+    if person.telegram_id is None or person.role == Role.resident:
+        return
+    await bot.set_my_commands(
+        commands_for(person.role, lang), scope=BotCommandScopeChat(chat_id=person.telegram_id)
+    )
+
+
+def _name_suffix(message_or_query: Message | CallbackQuery, lang: str) -> str:
+    user = message_or_query.from_user
+    if user is None or not user.first_name:
+        return ""
+    return ("，" if lang == "zh" else ", ") + user.first_name
+
+
+async def _unit_name(session: AsyncSession, person: Person, lang: str) -> str:
+    if person.unit_id is None:
+        return t("common.role_" + person.role.value, lang)
+    unit = await session.get(Unit, person.unit_id)
+    if unit is None:
+        return ""
+    return unit.name_en if lang == "en" and unit.name_en else unit.name
+
+
+async def send_menu(
+    message: Message, *, person: Person | None, lang: str, session: AsyncSession, greet: bool
+) -> None:
+    """The greeting (or just the menu title) with the main menu buttons."""
+    if not greet:
+        await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
+        return
+    name = _name_suffix(message, lang)
+    if person is not None and person.role in STAFF_ROLES:
+        text = t(
+            "common.greeting_staff",
+            lang,
+            name=name,
+            role=t("common.role_" + person.role.value, lang),
+            unit=await _unit_name(session, person, lang),
+        )
+    else:
+        text = t("common.greeting", lang, name=name)
+    await message.answer(text, reply_markup=main_menu(lang, person))
+
+
+# -- handlers ---------------------------------------------------------------------------------
+async def on_start_case_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+) -> None:
+    """``/start case_<code>``: open the case card if this person may see it."""
+    from bot.dialogs.my_cases import send_case_card_by_code
+
+    await state.clear()
+    code = (command.args or "").removeprefix(CASE_LINK_PREFIX)
+    await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+
+
+async def on_start_invite(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+) -> None:
+    """``/start <invite>``: register a grid worker, staff member or dispatcher."""
+    await state.clear()
+    try:
+        person = await directory.redeem_invite(
+            session=session, person=person, code=command.args or ""
+        )
+    except DomainError as exc:
+        await message.answer(t("common.invite_failed", lang, reason=exc.message))
+        await send_menu(message, person=person, lang=lang, session=session, greet=False)
+        return
+    log.info("person %s registered with role %s", person.id, person.role)
+    await message.answer(
+        t(
+            "common.invite_ok",
+            lang,
+            role=t("common.role_" + person.role.value, lang),
+            unit=await _unit_name(session, person, lang),
+        ),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    await set_person_commands(bot, person, lang)
+    await send_menu(message, person=person, lang=lang, session=session, greet=False)
+
+
+async def on_start(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+) -> None:
+    had_state = await state.get_state() is not None
+    await state.clear()
+    if had_state:
+        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+    await send_menu(message, person=person, lang=lang, session=session, greet=True)
+    await set_person_commands(bot, person, lang)
+
+
+async def on_help(message: Message, person: Person, lang: str) -> None:
+    text = t("common.help", lang)
+    if person.role in STAFF_ROLES:
+        text += "\n\n" + t("common.help_staff", lang)
+    await message.answer(text, reply_markup=main_menu(lang, person))
+
+
+async def on_help_button(query: CallbackQuery, person: Person, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await on_help(query.message, person, lang)
+
+
+async def on_cancel(
+    message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
+) -> None:
+    if await state.get_state() is None:
+        await message.answer(
+            t("common.nothing_to_cancel", lang), reply_markup=ReplyKeyboardRemove()
+        )
+    else:
+        await state.clear()
+        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+    await send_menu(message, person=person, lang=lang, session=session, greet=False)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(f"common.lang_{code}", code),
+                    callback_data=SetLanguage(language=code).pack(),
+                )
+                for code in LANGUAGES
+            ]
+        ]
+    )
+
+
+async def on_lang(message: Message, lang: str) -> None:
+    await message.answer(t("common.choose_language", lang), reply_markup=language_keyboard())
+
+
+async def on_lang_button(query: CallbackQuery, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await on_lang(query.message, lang)
+
+
+async def on_set_language(
+    query: CallbackQuery,
+    callback_data: SetLanguage,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+) -> None:
+    if callback_data.language not in LANGUAGES:
+        await query.answer(t("common.button_expired", person.language), show_alert=True)
+        return
+    person = await directory.set_language(
+        session=session, person=person, language=callback_data.language
+    )
+    lang = person.language
+    await query.answer(t("common.language_set", lang))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t("common.language_set", lang))
+        await send_menu(query.message, person=person, lang=lang, session=session, greet=False)
+    await set_person_commands(bot, person, lang)
+
+
+async def on_menu_button(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, person: Person, lang: str
+) -> None:
+    """🏠 回到主菜单 from anywhere: leaves the current step (nothing is submitted)."""
+    await query.answer()
+    if await state.get_state() is not None:
+        await state.clear()
+    if isinstance(query.message, Message):
+        await send_menu(query.message, person=person, lang=lang, session=session, greet=False)
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(
+        on_start_case_link,
+        CommandStart(deep_link=True, magic=F.args.startswith(CASE_LINK_PREFIX)),
+    )
+    router.message.register(on_start_invite, CommandStart(deep_link=True))
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_lang, Command("lang"))
+    router.callback_query.register(on_help_button, MenuAction.filter(F.action == "help"))
+    router.callback_query.register(on_lang_button, MenuAction.filter(F.action == "lang"))
+    router.callback_query.register(on_menu_button, MenuAction.filter(F.action == "menu"))
+    router.callback_query.register(on_set_language, SetLanguage.filter())
+    return router

@@ -1,0 +1,92 @@
+"""Embedded FSM storage (no Redis): aiogram state and data in the ``FsmRecord`` table.
+
+A resident halfway through a report continues after a restart because every state change is a
+committed row. Keys come from aiogram's ``DefaultKeyBuilder(with_destiny=True)``, the same layout
+as the Redis storage, so switching storages never mixes two users' conversations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import (
+    BaseStorage,
+    DefaultKeyBuilder,
+    KeyBuilder,
+    StateType,
+    StorageKey,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.models import FsmRecord
+from backend.models.base import utcnow
+
+
+def _state_name(state: StateType) -> str | None:
+    if state is None:
+        return None
+    if isinstance(state, State):
+        return state.state
+    return str(state)
+
+
+class DatabaseStorage(BaseStorage):
+    """aiogram ``BaseStorage`` on the FsmRecord table (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        key_builder: KeyBuilder | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+
+    async def _load(self, key: StorageKey) -> FsmRecord | None:
+        async with self.session_factory() as session:
+            result = await session.exec(
+                select(FsmRecord).where(col(FsmRecord.key) == self.key_builder.build(key))
+            )
+            return result.first()
+
+    async def _save(self, key: StorageKey, **values: Any) -> None:
+        """Upsert the given columns of one record; drop the row once it holds nothing."""
+        record_key = self.key_builder.build(key)
+        async with self.session_factory() as session:
+            dialect = session.bind.dialect.name if session.bind else "sqlite"
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            row = {"key": record_key, "state": None, "data": {}, "updated_at": utcnow(), **values}
+            statement = insert(FsmRecord).values(**row)
+            statement = statement.on_conflict_do_update(
+                index_elements=["key"], set_={**values, "updated_at": row["updated_at"]}
+            )
+            await session.exec(statement)
+            if not values.get("state") and not values.get("data"):
+                record = await session.get(FsmRecord, record_key)
+                if record is not None and record.state is None and not record.data:
+                    await session.delete(record)
+            await session.commit()
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await self._save(key, state=_state_name(state))
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        record = await self._load(key)
+        return record.state if record else None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict, not {type(data).__name__}")
+        await self._save(key, data=dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        record = await self._load(key)
+        return dict(record.data) if record and record.data else {}
+
+    async def close(self) -> None:
+        return None
