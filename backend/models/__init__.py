@@ -13,11 +13,20 @@ from backend.models.case import (
     TaskStatus,
 )
 from backend.models.org import Invite, Person, Role, Unit
-from backend.models.runtime import FsmRecord, LegalQuestionLog, OutboxMessage, OutboxState, ProcessedUpdate
+from backend.models.runtime import (
+    CaseCodeSequence,
+    FsmRecord,
+    LegalQuestionLog,
+    OutboxMessage,
+    OutboxState,
+    ProcessedUpdate,
+)
+from backend.models.web import WebLoginToken, WebSession
 
 __all__ = [
     "Attachment",
     "Case",
+    "CaseCodeSequence",
     "CaseEvent",
     "CaseFollower",
     "CaseStatus",
@@ -35,4 +44,6 @@ __all__ = [
     "Role",
     "TaskStatus",
     "Unit",
+    "WebLoginToken",
+    "WebSession",
 ]

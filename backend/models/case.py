@@ -90,7 +90,9 @@ class Case(SQLModel, table=True):
     accept_warning: str = Field(default="", max_length=8)
     handle_warning: str = Field(default="", max_length=8)
     last_overdue_notice: datetime | None = Field(default=None, sa_column=tz_column())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False))
     dispatched_at: datetime | None = Field(default=None, sa_column=tz_column())
     accepted_at: datetime | None = Field(default=None, sa_column=tz_column())
@@ -125,7 +127,9 @@ class CaseEvent(SQLModel, table=True):
     to_status: str | None = Field(default=None, max_length=16)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
-    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
+    )
 
 
 class CaseFollower(SQLModel, table=True):

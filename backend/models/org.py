@@ -36,7 +36,9 @@ class Person(SQLModel, table=True):
     """Anyone who talks to the bot. Residents have no unit; staff belong to one unit."""
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int | None = Field(default=None, sa_column=big_int_column(unique=True, index=True))
+    telegram_id: int | None = Field(
+        default=None, sa_column=big_int_column(unique=True, index=True)
+    )
     role: Role = Field(default=Role.resident, max_length=16)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     township: str | None = Field(default=None, max_length=32)

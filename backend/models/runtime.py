@@ -34,7 +34,9 @@ class OutboxMessage(SQLModel, table=True):
     dedupe_key: str = Field(unique=True, max_length=160)
     state: OutboxState = Field(default=OutboxState.pending, max_length=16, index=True)
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False, index=True))
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
+    )
     last_error: str | None = Field(default=None, max_length=500)
     telegram_message_id: int | None = Field(default=None, sa_column=big_int_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False))
@@ -45,7 +47,9 @@ class ProcessedUpdate(SQLModel, table=True):
     """Telegram update ids already handled, so an update delivered twice is handled once."""
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
+    )
 
 
 class FsmRecord(SQLModel, table=True):
@@ -68,3 +72,14 @@ class LegalQuestionLog(SQLModel, table=True):
     helpful: bool | None = None
     person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_column(nullable=False))
+
+
+class CaseCodeSequence(SQLModel, table=True):
+    """Daily counter behind the public case code (一案一码 ``MD20261127-0042``).
+
+    Incremented with one ``UPDATE … RETURNING`` inside the intake transaction, so concurrent
+    reports never get the same code.
+    """
+
+    day: str = Field(primary_key=True, max_length=24)  # prefix + local date, e.g. MD20261127
+    last: int = 0

@@ -1,0 +1,368 @@
+"""County data (弥渡县): departments, townships and villages, time profiles, category settings.
+
+Loaded from a YAML file the county edits (default ``backend/data/county.yaml``) and validated at
+load; every error names the file and the key so an admin can fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backend.config import PACKAGE_DATA
+
+DEFAULT_COUNTY_FILE = PACKAGE_DATA / "county.yaml"
+TOWNSHIP_PREFIX = "township:"
+CENTER = "center"
+TOWNSHIP = "township"
+REQUIRED_DEPARTMENTS = [
+    "center",
+    "township",
+    "police",
+    "court",
+    "procuratorate",
+    "justice",
+    "petition",
+    "women",
+    "health",
+    "hrss",
+    "education",
+    "housing",
+    "transport",
+    "natural_resources",
+    "agriculture",
+    "civil_affairs",
+    "medical_insurance",
+    "market",
+    "environment",
+    "emergency",
+    "culture_tourism",
+    "water",
+    "discipline",
+]
+
+
+class CountyDataError(ValueError):
+    """The county data file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Township:
+    name: str
+    name_en: str
+    center: tuple[float, float] | None
+    villages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RiskClock:
+    """Red/orange cases run on the clock: 签收 within minutes, 办理 within hours."""
+
+    accept_minutes: int
+    handle_hours: int
+    warn_at: float
+
+
+@dataclass(frozen=True)
+class TimeProfile:
+    """Time limits of a category for 黄/蓝 cases; red/orange use ``risk_clocks``."""
+
+    code: str
+    name_zh: str
+    accept_working_days: int
+    handle_working_days: int = 0
+    handle_calendar_days: int = 0
+    warn_at: float = 0.8
+    risk_clocks: dict[str, RiskClock] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CategorySettings:
+    code: str
+    profile: str
+    assist: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit to create in the database: a department, or a township center."""
+
+    code: str
+    department: str
+    name_zh: str
+    name_en: str
+    township: str | None = None
+
+
+@dataclass
+class County:
+    name_zh: str
+    name_en: str
+    bbox: tuple[float, float, float, float]  # min_lat, max_lat, min_lon, max_lon
+    departments: dict[str, Department]
+    township_data: dict[str, Township]
+    time_profiles: dict[str, TimeProfile]
+    categories: dict[str, CategorySettings]
+    default_profile: str
+    source: Path
+
+    @property
+    def townships(self) -> dict[str, list[str]]:
+        """乡镇名 → its villages (村/社区)."""
+        return {name: list(t.villages) for name, t in self.township_data.items()}
+
+    def units(self) -> list[Unit]:
+        """Every unit the county has: each department except ``township``, and 8 township centers."""
+        result = [
+            Unit(code, code, d.name_zh, d.name_en)
+            for code, d in self.departments.items()
+            if code != TOWNSHIP
+        ]
+        for name, t in self.township_data.items():
+            result.append(
+                Unit(f"{TOWNSHIP_PREFIX}{name}", TOWNSHIP, f"{name}综治中心", t.name_en, name)
+            )
+        return result
+
+    def category_profile(self, category_code: str | None) -> TimeProfile:
+        settings = self.categories.get(category_code or "")
+        return self.time_profiles[settings.profile if settings else self.default_profile]
+
+    def assisting_departments(self, category_code: str | None) -> list[str]:
+        settings = self.categories.get(category_code or "")
+        return list(settings.assist) if settings else []
+
+    def unit_code_for(self, department: str | None, township: str | None = None) -> str:
+        """The unit that handles a department's cases: ``township`` → ``township:<乡镇名>``.
+
+        Without a known township (or without a department) the case goes to the county center.
+        """
+        if not department or department == CENTER:
+            return CENTER
+        if department == TOWNSHIP:
+            if township and township in self.township_data:
+                return f"{TOWNSHIP_PREFIX}{township}"
+            return CENTER
+        if department not in self.departments:
+            return CENTER
+        return department
+
+    def is_unit_code(self, code: str) -> bool:
+        return code in {u.code for u in self.units()}
+
+    def department_name(self, code: str | None, lang: str = "zh") -> str:
+        if code and code.startswith(TOWNSHIP_PREFIX):
+            name = code.removeprefix(TOWNSHIP_PREFIX)
+            t = self.township_data.get(name)
+            if lang == "en":
+                return f"{t.name_en if t else name} Governance Center"
+            return f"{name}综治中心"
+        dept = self.departments.get(code or CENTER) or self.departments[CENTER]
+        return dept.name_en if lang == "en" else dept.name_zh
+
+    def category_name(self, code: str | None, lang: str = "zh") -> str:
+        if not code:
+            return "待分类" if lang != "en" else "Unclassified"
+        try:
+            import classifier
+
+            category = classifier.categories().get(code)  # type: ignore[attr-defined]
+        except (ImportError, AttributeError):
+            category = None
+        if category is None:
+            return code
+        return str(category.name_en if lang == "en" else category.name_zh)
+
+    def point_in_county(self, lat: float, lon: float) -> bool:
+        min_lat, max_lat, min_lon, max_lon = self.bbox
+        return min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
+
+    def nearest_township(self, lat: float, lon: float) -> str | None:
+        best: tuple[float, str] | None = None
+        for name, t in self.township_data.items():
+            if t.center is None:
+                continue
+            distance = haversine_km(lat, lon, t.center[0], t.center[1])
+            if best is None or distance < best[0]:
+                best = (distance, name)
+        return best[1] if best else None
+
+    def township_of_village(self, village: str) -> str | None:
+        for name, t in self.township_data.items():
+            if village in t.villages:
+                return name
+        return None
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6371.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def load_county(path: Path | str | None = None) -> County:
+    """Load and validate the county data file (cached per path)."""
+    return _load_cached(Path(path) if path else DEFAULT_COUNTY_FILE)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: Path) -> County:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CountyDataError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise CountyDataError(f"{path}: not valid YAML: {exc}") from exc
+    return _parse(raw, path)
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> CountyDataError:
+        return CountyDataError(f"{self.path}: {key}: {problem}")
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a mapping")
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty text")
+        return value.strip()
+
+    def integer(self, value: Any, key: str, *, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(key, f"must be a whole number ≥ {minimum}")
+        return value
+
+    def fraction(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            raise self.fail(key, "must be a number between 0 and 1 (share of the time window)")
+        return float(value)
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, "must be a number")
+        return float(value)
+
+
+def _parse(raw: Any, path: Path) -> County:
+    r = _Reader(path)
+    root = r.mapping(raw, "(top level)")
+    county = r.mapping(root.get("county"), "county")
+    bbox_raw = r.mapping(county.get("bbox"), "county.bbox")
+    bbox = tuple(
+        r.number(bbox_raw.get(k), f"county.bbox.{k}")
+        for k in ("min_lat", "max_lat", "min_lon", "max_lon")
+    )
+
+    departments: dict[str, Department] = {}
+    for code, entry in r.mapping(root.get("departments"), "departments").items():
+        key = f"departments.{code}"
+        entry = r.mapping(entry, key)
+        departments[str(code)] = Department(
+            str(code),
+            r.text(entry.get("name_zh"), f"{key}.name_zh"),
+            r.text(entry.get("name_en"), f"{key}.name_en"),
+        )
+    missing = [c for c in REQUIRED_DEPARTMENTS if c not in departments]
+    if missing:
+        raise r.fail("departments", f"missing department codes: {', '.join(missing)}")
+
+    townships: dict[str, Township] = {}
+    for name, entry in r.mapping(root.get("townships"), "townships").items():
+        key = f"townships.{name}"
+        entry = r.mapping(entry or {}, key)
+        villages = entry.get("villages") or []
+        if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
+            raise r.fail(f"{key}.villages", "must be a list of village names")
+        center = entry.get("center")
+        point: tuple[float, float] | None = None
+        if center is not None:
+            if not isinstance(center, list) or len(center) != 2:
+                raise r.fail(f"{key}.center", "must be [latitude, longitude]")
+            point = (r.number(center[0], f"{key}.center"), r.number(center[1], f"{key}.center"))
+        townships[str(name)] = Township(
+            str(name), str(entry.get("name_en") or name), point, tuple(villages)
+        )
+    if not townships:
+        raise r.fail("townships", "at least one township is needed")
+
+    risk_clocks: dict[str, RiskClock] = {}
+    for level, entry in r.mapping(root.get("risk_clocks") or {}, "risk_clocks").items():
+        key = f"risk_clocks.{level}"
+        if level not in ("red", "orange"):
+            raise r.fail(key, "only red and orange run on the clock")
+        entry = r.mapping(entry, key)
+        risk_clocks[level] = RiskClock(
+            r.integer(entry.get("accept_minutes"), f"{key}.accept_minutes", minimum=1),
+            r.integer(entry.get("handle_hours"), f"{key}.handle_hours", minimum=1),
+            r.fraction(entry.get("warn_at", 0.5), f"{key}.warn_at"),
+        )
+
+    profiles: dict[str, TimeProfile] = {}
+    for code, entry in r.mapping(root.get("time_profiles"), "time_profiles").items():
+        key = f"time_profiles.{code}"
+        entry = r.mapping(entry, key)
+        working = r.integer(entry.get("handle_working_days", 0), f"{key}.handle_working_days")
+        calendar = r.integer(entry.get("handle_calendar_days", 0), f"{key}.handle_calendar_days")
+        if bool(working) == bool(calendar):
+            raise r.fail(key, "give exactly one of handle_working_days or handle_calendar_days")
+        profiles[str(code)] = TimeProfile(
+            code=str(code),
+            name_zh=r.text(entry.get("name_zh"), f"{key}.name_zh"),
+            accept_working_days=r.integer(
+                entry.get("accept_working_days"), f"{key}.accept_working_days", minimum=1
+            ),
+            handle_working_days=working,
+            handle_calendar_days=calendar,
+            warn_at=r.fraction(entry.get("warn_at", 0.8), f"{key}.warn_at"),
+            risk_clocks=risk_clocks,
+        )
+    default_profile = r.text(root.get("default_profile", "general"), "default_profile")
+    if default_profile not in profiles:
+        raise r.fail("default_profile", f"unknown time profile {default_profile!r}")
+
+    categories: dict[str, CategorySettings] = {}
+    for code, entry in r.mapping(root.get("categories") or {}, "categories").items():
+        key = f"categories.{code}"
+        entry = r.mapping(entry, key)
+        profile = r.text(entry.get("profile", default_profile), f"{key}.profile")
+        if profile not in profiles:
+            raise r.fail(f"{key}.profile", f"unknown time profile {profile!r}")
+        assist = entry.get("assist") or []
+        if not isinstance(assist, list):
+            raise r.fail(f"{key}.assist", "must be a list of department codes")
+        for dept in assist:
+            if dept not in departments:
+                raise r.fail(f"{key}.assist", f"unknown department code {dept!r}")
+        categories[str(code)] = CategorySettings(str(code), profile, tuple(assist))
+
+    return County(
+        name_zh=r.text(county.get("name_zh"), "county.name_zh"),
+        name_en=r.text(county.get("name_en", ""), "county.name_en"),
+        bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
+        departments=departments,
+        township_data=townships,
+        time_profiles=profiles,
+        categories=categories,
+        default_profile=default_profile,
+        source=path,
+    )

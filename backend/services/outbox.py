@@ -1,0 +1,182 @@
+"""Transactional outbox: notifications written in the same transaction as the change that causes
+them, delivered later by the bot's notifier (rate-limited, retried).
+
+Services call ``enqueue`` and never commit it themselves; the bot claims due rows with
+``claim_batch`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several notifiers never take the
+same row) and reports back with ``mark_sent`` / ``mark_retry`` / ``mark_blocked`` / ``mark_failed``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select, update
+
+from backend.models import OutboxMessage, OutboxState, Person, Unit
+from backend.models.base import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+LEASE_SECONDS = 120
+MAX_ATTEMPTS = 8
+
+
+class NoticeKind(StrEnum):
+    case_card = "case_card"
+    triage = "triage"
+    red_alert = "red_alert"
+    return_request = "return_request"
+    extension_request = "extension_request"
+    joint_request = "joint_request"
+    joint_task = "joint_task"
+    unsatisfied = "unsatisfied"
+    case_update = "case_update"
+    rating_request = "rating_request"
+    deadline_warning = "deadline_warning"
+    supervision = "supervision"
+    staff_notice = "staff_notice"
+    digest = "digest"
+    card_update = "card_update"
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    kind: NoticeKind | str,
+    case_id: int | None,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    person: Person | None = None,
+    unit: Unit | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Add a notification to the caller's transaction (no commit); a repeated dedupe key is ignored."""
+    if person is None and unit is None:
+        raise ValueError("an outbox message needs a person or a unit as recipient")
+    chat_id = person.telegram_id if person is not None else unit.chat_id if unit else None
+    body = dict(payload)
+    if case_id is not None:
+        body.setdefault("case_id", case_id)
+    values = {
+        "kind": str(kind),
+        "recipient_person_id": person.id if person is not None else None,
+        "recipient_unit_id": unit.id if unit is not None and person is None else None,
+        "chat_id": chat_id,
+        "case_id": case_id,
+        "payload": body,
+        "dedupe_key": dedupe_key[:160],
+        "state": OutboxState.pending,
+        "attempts": 0,
+        "next_attempt_at": now or utcnow(),
+        "created_at": now or utcnow(),
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OutboxMessage).values(**values)
+    else:
+        stmt = sqlite.insert(OutboxMessage).values(**values)
+    await session.exec(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+async def claim_batch(
+    *, session: AsyncSession, limit: int = 50, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` due pending messages and lease them (commits).
+
+    A leased row gets ``next_attempt_at`` pushed ``LEASE_SECONDS`` ahead, so if the notifier dies
+    before reporting back, the row becomes due again and is retried.
+    """
+    now = now or utcnow()
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.pending)
+        .where(col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.exec(query)).all())
+    lease = now + timedelta(seconds=LEASE_SECONDS)
+    for row in rows:
+        row.next_attempt_at = lease
+        row.attempts += 1
+        session.add(row)
+    await session.commit()
+    return rows
+
+
+async def _get(session: AsyncSession, message_id: int) -> OutboxMessage:
+    message = await session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"outbox message {message_id} not found")
+    return message
+
+
+async def mark_sent(
+    *, session: AsyncSession, message_id: int, telegram_message_id: int | None = None
+) -> None:
+    message = await _get(session, message_id)
+    message.state = OutboxState.sent
+    message.sent_at = utcnow()
+    message.telegram_message_id = telegram_message_id
+    message.last_error = None
+    session.add(message)
+    await session.commit()
+
+
+async def mark_retry(
+    *,
+    session: AsyncSession,
+    message_id: int,
+    error: str,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Schedule another attempt (Telegram's ``retry_after`` or exponential backoff); after
+    ``MAX_ATTEMPTS`` the message is marked failed."""
+    message = await _get(session, message_id)
+    now = now or utcnow()
+    message.last_error = error[:500]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.state = OutboxState.failed
+    else:
+        delay = retry_after if retry_after is not None else min(2**message.attempts * 5, 3600)
+        message.next_attempt_at = now + timedelta(seconds=delay)
+    session.add(message)
+    await session.commit()
+
+
+async def mark_blocked(*, session: AsyncSession, message_id: int) -> None:
+    """403: the person blocked the bot. Stop, and remember it on the person."""
+    message = await _get(session, message_id)
+    message.state = OutboxState.blocked
+    session.add(message)
+    if message.recipient_person_id is not None:
+        await session.exec(
+            update(Person)
+            .where(col(Person.id) == message.recipient_person_id)
+            .values(bot_blocked=True)
+        )
+    await session.commit()
+
+
+async def mark_failed(*, session: AsyncSession, message_id: int, error: str = "") -> None:
+    message = await _get(session, message_id)
+    message.state = OutboxState.failed
+    message.last_error = error[:500] or message.last_error
+    session.add(message)
+    await session.commit()
+
+
+async def pending_for_case(*, session: AsyncSession, case_id: int) -> list[OutboxMessage]:
+    rows = await session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.case_id == case_id)
+        .order_by(col(OutboxMessage.id))
+    )
+    return list(rows.all())

@@ -1,0 +1,132 @@
+"""Fixtures for the case engine: units loaded from county data, people in roles, a fake classifier.
+
+The classifier is replaced by a small table so these tests do not depend on keyword details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.county import load_county
+from backend.models import Person, Role, Unit
+from backend.services import directory
+
+# Wednesday 2026-11-25 10:00 in 弥渡 (02:00 UTC): an ordinary working day.
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClassification:
+    department: str | None
+    category: str | None
+    category_name: str
+    confidence: float = 0.9
+    risk_level: str = "yellow"
+    risk_signals: list[str] = field(default_factory=list)
+    joint_departments: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeCategory:
+    code: str
+    name_zh: str
+    name_en: str
+    department: str
+    joint_departments: list[str] = field(default_factory=list)
+
+
+FAKE_RULES: list[tuple[str, FakeClassification]] = [
+    ("欠薪", FakeClassification("hrss", "D08", "劳动争议", reasons=["关键词：欠薪"])),
+    ("邻居", FakeClassification("township", "D04", "邻里纠纷", reasons=["关键词：邻居"])),
+    (
+        "拿刀",
+        FakeClassification(
+            "police", "D14", "损害赔偿", risk_level="red", risk_signals=["R1"], reasons=["拿刀"]
+        ),
+    ),
+    ("上访", FakeClassification("petition", "D21", "信访", reasons=["关键词：上访"])),
+]
+FAKE_CATEGORIES = {
+    "D08": FakeCategory("D08", "劳动争议", "Labour dispute", "hrss"),
+    "D04": FakeCategory("D04", "邻里纠纷", "Neighbours", "township"),
+    "D14": FakeCategory("D14", "损害赔偿", "Injury", "police"),
+    "D21": FakeCategory("D21", "信访", "Petition", "petition"),
+    "C10": FakeCategory("C10", "法律服务", "Legal services", "justice"),
+}
+
+
+def fake_classify(text: str) -> FakeClassification:
+    for word, result in FAKE_RULES:
+        if word in text:
+            return result
+    return FakeClassification(None, None, "", confidence=0.1, reasons=[])
+
+
+@pytest.fixture(autouse=True)
+def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier
+
+    monkeypatch.setattr(classifier, "classify", fake_classify, raising=False)
+    monkeypatch.setattr(classifier, "categories", lambda: FAKE_CATEGORIES, raising=False)
+
+
+@dataclass
+class World:
+    """Units from county data and one person per role used by the tests."""
+
+    factory: async_sessionmaker[AsyncSession]
+    session: AsyncSession
+    units: dict[str, Unit]
+    people: dict[str, Person]
+    next_tg: int = 1000
+
+    async def person(self, name: str, role: Role, unit: str | None = None) -> Person:
+        self.next_tg += 1
+        person = Person(
+            telegram_id=self.next_tg,
+            display_name=name,
+            role=role,
+            unit_id=self.units[unit].id if unit else None,
+            township=self.units[unit].township if unit else None,
+        )
+        self.session.add(person)
+        await self.session.commit()
+        self.people[name] = person
+        return person
+
+    def __getitem__(self, name: str) -> Person:
+        return self.people[name]
+
+
+@pytest.fixture
+async def world(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> World:
+    await directory.sync_units(session=session, county=load_county())
+    units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+    w = World(session_factory, session, units, {})
+    await w.person("resident", Role.resident)
+    await w.person("neighbour", Role.resident)
+    await w.person("dispatcher", Role.dispatcher, "center")
+    await w.person("supervisor", Role.supervisor)
+    await w.person("hrss_staff", Role.staff, "hrss")
+    await w.person("hrss_staff2", Role.staff, "hrss")
+    await w.person("hrss_head", Role.unit_head, "hrss")
+    await w.person("police_staff", Role.staff, "police")
+    await w.person("justice_staff", Role.staff, "justice")
+    await w.person("housing_staff", Role.staff, "housing")
+    await w.person("grid", Role.grid_worker)
+    await w.person("micheng_staff", Role.staff, "township:弥城镇")
+    return w
+
+
+Factory = Callable[..., Any]
