@@ -1,0 +1,71 @@
+"""App factory: ``create_app(settings)`` builds everything; nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.config import Settings
+from backend.county import load_county
+from backend.db import create_engine, create_session_factory
+from backend.services import runtime
+from backend.services.errors import DomainError
+from backend.web.deps import LoginRequired, WebState
+from backend.web.render import error_page, make_templates
+from backend.web.routes import admin, auth, board, cases, open311, search, stats
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> FastAPI:
+    """The web app. Pass ``engine`` to share one (tests); otherwise one is made from settings."""
+    runtime.configure(settings)
+    own_engine = engine is None
+    db_engine = engine or create_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            await db_engine.dispose()
+
+    app = FastAPI(
+        title="综治通 API",
+        version="1.0",
+        description="综治通的开放接口（Open311 GeoReport v2）。网页工作台的页面不在此文档中。",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.web = WebState(
+        settings=settings,
+        session_factory=create_session_factory(db_engine),
+        county=load_county(settings.county_data),
+        templates=make_templates(settings),
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, board, cases, search, stats, admin, open311):
+        app.include_router(module.create_router())
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        return auth.login_redirect(request)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        return error_page(request, exc)
+
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the dashboard and API with uvicorn (``python -m backend serve``)."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)

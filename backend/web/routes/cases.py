@@ -1,0 +1,151 @@
+"""The case page and its actions; every action goes through backend/services/workflow.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import select
+
+from backend.models import CaseStatus, Role, TaskStatus, Unit
+from backend.services import dashboard
+from backend.services.errors import DomainError, NotFound, ValidationFailed
+from backend.web.deps import CsrfUser, CurrentUser, SessionDep
+from backend.web.render import redirect_with_flash, render
+
+Form = dict[str, str]
+
+
+def _text(form: Form, name: str = "text", *, required: str | None = None) -> str:
+    value = form.get(name, "").strip()
+    if required and not value:
+        raise ValidationFailed(required)
+    return value[:2000]
+
+
+def _days(form: Form) -> int:
+    try:
+        days = int(form.get("days", ""))
+    except ValueError as exc:
+        raise ValidationFailed("请填写延期的工作日天数（1–30）。") from exc
+    if not 1 <= days <= 30:
+        raise ValidationFailed("请填写延期的工作日天数（1–30）。")
+    return days
+
+
+# action name in the URL → (workflow function name, keyword arguments from the form, done text)
+ACTIONS: dict[str, tuple[str, Callable[[Form], dict[str, Any]], str]] = {
+    "accept": ("accept", lambda f: {}, "已签收。"),
+    "return": (
+        "return_case",
+        lambda f: {
+            "reason_code": f.get("reason_code") or "其他",
+            "text": _text(f, required="退单需要写明理由。"),
+        },
+        "已提交退单申请，等待中心审批。",
+    ),
+    "resolve": (
+        "resolve",
+        lambda f: {"result_text": _text(f, required="办结需要填写办理结果。")},
+        "已办结，系统将请群众评价。",
+    ),
+    "extension": (
+        "request_extension",
+        lambda f: {"days": _days(f), "reason": _text(f, required="申请延期需要写明理由。")},
+        "已提交延期申请，等待中心审批。",
+    ),
+    "note": (
+        "add_note",
+        lambda f: {"text": _text(f, required="备注内容不能为空。")},
+        "备注已保存。",
+    ),
+    "dispatch": (
+        "dispatch",
+        lambda f: {"unit_code": _text(f, "unit_code", required="请选择承办单位。")},
+        "已派单。",
+    ),
+    "approve_return": (
+        "approve_return",
+        lambda f: {"unit_code": _text(f, "unit_code") or None},
+        "已同意退单。",
+    ),
+    "overrule_return": (
+        "overrule_return",
+        lambda f: {"note": _text(f, required="驳回退单需要写明意见。")},
+        "已驳回退单，事项退回原单位。",
+    ),
+    "decide_extension": (
+        "decide_extension",
+        lambda f: {"approve": f.get("decision") == "approve", "note": _text(f) or None},
+        "延期申请已审批。",
+    ),
+    "supervise": (
+        "supervise",
+        lambda f: {"note": _text(f, required="督办意见不能为空。")},
+        "督办已发出。",
+    ),
+}
+
+
+def create_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/cases/{code}")
+    async def case_view(
+        request: Request, code: str, user: CurrentUser, session: SessionDep
+    ) -> Response:
+        page = await dashboard.case_page(session=session, user=user, code=code)
+        units = (await session.exec(select(Unit).order_by(Unit.code))).all()
+        own_unit = user.unit.id if user.unit else None
+        involved = page.case.lead_unit_id == own_unit or any(
+            task.unit_id == own_unit for task, _ in page.tasks
+        )
+        lead_staff = (
+            user.role in (Role.staff, Role.unit_head) and page.case.lead_unit_id == own_unit
+        )
+        can_accept = (
+            lead_staff and page.case.status in (CaseStatus.dispatched, CaseStatus.reopened)
+        ) or any(
+            task.unit_id == own_unit and task.status == TaskStatus.pending
+            for task, _ in page.tasks
+        )
+        return render(
+            request,
+            "case.html",
+            {
+                "user": user,
+                "page": page,
+                "case": page.case,
+                "units": units,
+                "lead_staff": lead_staff,
+                "can_accept": can_accept,
+                "involved": involved,
+                "S": CaseStatus,
+            },
+        )
+
+    @router.post("/cases/{code}/{action}")
+    async def case_action(
+        request: Request, code: str, action: str, user: CsrfUser, session: SessionDep
+    ) -> Response:
+        from backend.services import workflow
+
+        if action not in ACTIONS:
+            raise NotFound("没有这个操作。")
+        case = await dashboard.load_case(session=session, user=user, code=code)
+        function_name, arguments, done = ACTIONS[action]
+        target = f"/cases/{quote(case.code)}"
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        try:
+            kwargs = arguments(form)
+            function = getattr(workflow, function_name)
+            await function(session=session, actor=user.person, case_id=case.id, **kwargs)
+        except DomainError as exc:
+            await session.rollback()
+            return redirect_with_flash(request, target, exc.message, "error")
+        return redirect_with_flash(request, target, done)
+
+    return router
