@@ -7,6 +7,7 @@ the phone is masked unless the resident agreed to show it, and every user text i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -76,6 +77,16 @@ def fmt_time(value: datetime | None, lang: str, tz: str = DEFAULT_TZ) -> str:
         return t("notice.card.no_deadline", lang)
     local = moment.astimezone(ZoneInfo(tz))
     return local.strftime("%m-%d %H:%M")
+
+
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+LANDLINE_IN_TEXT = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Phone numbers a resident typed into the report are masked like the contact phone."""
+    text = PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
 
 
 def shorten(text: str, limit: int = CARD_TEXT_LIMIT) -> tuple[str, bool]:
@@ -159,7 +170,8 @@ async def case_card_text(
 ) -> CardText:
     """The card body: code, category, place, risk, deadlines, text, contact, attachments, reasons."""
     assert case.id is not None
-    body, truncated = (case.text.strip(), False) if full else shorten(case.text)
+    raw = case.text if case.phone_visible and not case.anonymous else mask_phones_in_text(case.text)
+    body, truncated = (raw.strip(), False) if full else shorten(raw)
     lines = [
         t("notice.card.title", lang, header=Raw(header), code=case.code),
         t("notice.card.category", lang, category=county().category_name(case.category, lang)),
@@ -190,7 +202,7 @@ async def status_line(case: Case, *, session: AsyncSession, lang: str, tz: str) 
     if status == CaseStatus.accepted:
         claimer = await session.get(Person, case.accepted_by_id) if case.accepted_by_id else None
         return t(
-            "card.status_accepted",
+            "notice.card.status_accepted",
             lang,
             name=person_label(claimer, lang),
             deadline=fmt_time(case.handle_deadline, lang, tz),

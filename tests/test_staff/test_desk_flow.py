@@ -1,0 +1,247 @@
+"""The whole desk flow through the real dispatcher and the notifier, with a recording bot."""
+
+from __future__ import annotations
+
+from backend.models import CaseStatus, CaseTask, OutboxState, RatingScore, TaskStatus
+from backend.services import workflow
+from bot.notifications.cards import A
+from sqlmodel import select
+from tests.mocked_bot import button_texts
+from tests.test_staff.conftest import GROUPS, Desk, callbacks_of
+
+
+async def card_message_id(desk: Desk, case_id: int, kind: str = "case_card") -> int:
+    rows = [r for r in await desk.outbox(kind) if r.case_id == case_id]
+    assert rows and rows[-1].state == OutboxState.sent
+    message_id = rows[-1].telegram_message_id
+    assert message_id is not None
+    return message_id
+
+
+async def claimed_case(desk: Desk, text: str = "老板欠薪三个月不给") -> int:
+    case = await desk.submit(text, township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    await desk.press("hrss_staff", A.claim, case.id, chat="hrss",
+                     message_id=await card_message_id(desk, case.id))
+    return case.id
+
+
+async def test_new_case_card_reaches_the_unit_group_with_claim_return_detail(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给，电话13812345678", township="弥城镇",
+                             contact_phone="13812345678", contact_name="李四")
+    await desk.deliver()
+
+    card = desk.sent_to("hrss")[-1]
+    assert case.code in card
+    assert "劳动争议" in card and "弥城镇" in card
+    assert "138****5678" in card and "13812345678" not in card.replace("138****5678", "")
+    assert "关键词：欠薪" in card
+    actions = [c.action for c in callbacks_of(desk.markup_to("hrss"))]
+    assert actions == [A.claim, A.ret, A.detail]
+
+
+async def test_claim_edits_the_card_in_place_and_sends_the_private_panel(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    message_id = await card_message_id(desk, case.id)
+
+    await desk.press("hrss_staff", A.claim, case.id, chat="hrss", message_id=message_id)
+
+    edits = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])
+    assert edits and edits[-1].message_id == message_id
+    assert "已由〈张三〉签收" in edits[-1].text and "办理时限" in edits[-1].text
+    assert [c.action for c in callbacks_of(edits[-1].reply_markup)] == [A.detail]
+    panel = desk.bot.calls("sendMessage", chat_id=desk.tg("hrss_staff"))[-1]
+    assert case.code in panel.text
+    labels = button_texts(panel.reply_markup)
+    for label in ("办结", "延期申请", "申请联办", "备注", "上传材料"):
+        assert any(label in b for b in labels), label
+    assert (await desk.case(case.id)).status == CaseStatus.accepted
+
+
+async def test_resolve_with_result_and_photos_notifies_the_resident_who_rates(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("hrss_staff", A.resolve, case_id)
+    await desk.say("hrss_staff", "已协调用人单位于11月30日前结清工资。")
+    await desk.photo("hrss_staff", "evidence-1")
+    await desk.photo("hrss_staff", "evidence-2")
+    await desk.press("hrss_staff", A.evidence_done, case_id)
+
+    case = await desk.case(case_id)
+    assert case.status == CaseStatus.resolved
+    assert case.result_text == "已协调用人单位于11月30日前结清工资。"
+    await desk.deliver()
+    resident = desk.sent_to(desk.tg("resident"))
+    assert any("已办结" in text and "结清工资" in text for text in resident)
+    rating_markup = desk.bot.last_markup(desk.tg("resident"))
+    assert {"满意", "不满意"} <= {label.split(" ")[-1] for label in button_texts(rating_markup)}
+
+    async with desk.factory() as session:
+        resident_person = await session.get(type(desk["resident"]), desk["resident"].id)
+        assert resident_person is not None
+        closed = await workflow.rate(
+            session=session, actor=resident_person, case_id=case_id, score=RatingScore.satisfied
+        )
+    assert closed.status == CaseStatus.closed
+
+
+async def test_return_then_center_approves_and_reassigns(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    await desk.press("hrss_staff", A.ret, case.id, chat="hrss")
+    reasons = callbacks_of(desk.bot.last_markup(desk.tg("hrss_staff")))  # type: ignore[arg-type]
+    assert [c.action for c in reasons][:4] == [A.ret_reason] * 4
+    await desk.press("hrss_staff", A.ret_reason, case.id, "1")  # 权属不清
+    await desk.say("hrss_staff", "用工主体是建筑工地，应由住建局处理")
+    assert (await desk.case(case.id)).status == CaseStatus.returned
+
+    await desk.deliver()
+    request = desk.sent_to("center")[-1]
+    assert "退单申请" in request and "权属不清" in request and "住建局" in request
+    await desk.press("dispatcher", A.approve_return, case.id, chat="center")
+    picker = callbacks_of(desk.markup_to("center"))
+    housing = desk.units["housing"].id
+    assert any(c.action == A.return_to and c.arg == str(housing) for c in picker)
+    await desk.press("dispatcher", A.return_to, case.id, str(housing), chat="center")
+
+    case_now = await desk.case(case.id)
+    assert case_now.status == CaseStatus.dispatched
+    assert case_now.lead_unit_id == housing
+    await desk.deliver()
+    assert any(case.code in text for text in desk.sent_to("housing"))
+    assert any("退单申请已同意" in text for text in desk.sent_to(desk.tg("hrss_staff")))
+
+
+async def test_return_overruled_goes_back_to_the_same_unit(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    await desk.press("hrss_staff", A.ret, case.id, chat="hrss")
+    await desk.press("hrss_staff", A.ret_reason, case.id, "0")
+    await desk.say("hrss_staff", "不在本县")
+    await desk.deliver()
+    await desk.press("dispatcher", A.overrule, case.id, chat="center")
+
+    case_now = await desk.case(case.id)
+    assert case_now.status == CaseStatus.dispatched
+    assert case_now.lead_unit_id == desk.units["hrss"].id
+    await desk.deliver()
+    assert "退单未获批准" in desk.sent_to("hrss")[-1]
+    assert any("未获批准" in text for text in desk.sent_to(desk.tg("hrss_staff")))
+
+
+async def test_extension_request_and_approval(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    before = (await desk.case(case_id)).handle_deadline
+    await desk.press("hrss_staff", A.extend, case_id)
+    await desk.press("hrss_staff", A.extend, case_id, "5")
+    await desk.say("hrss_staff", "需要等待劳动监察调查结果")
+    await desk.deliver()
+    assert "延期申请" in desk.sent_to("center")[-1]
+
+    await desk.press("dispatcher", A.extension_yes, case_id, chat="center")
+    case = await desk.case(case_id)
+    assert before is not None and case.handle_deadline is not None
+    assert case.handle_deadline > before and case.extension_count == 1
+    await desk.deliver()
+    assert any("延期申请已批准" in text for text in desk.sent_to(desk.tg("hrss_staff")))
+    assert any("延长至" in text for text in desk.sent_to(desk.tg("resident")))
+
+
+async def test_joint_handling_assisting_unit_claims_and_completes_its_part(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    housing = desk.units["housing"].id
+    police = desk.units["police"].id
+    await desk.press("hrss_staff", A.joint, case_id)
+    await desk.press("hrss_staff", A.joint_toggle, case_id, str(housing))
+    await desk.press("hrss_staff", A.joint_toggle, case_id, str(police))
+    await desk.press("hrss_staff", A.joint_toggle, case_id, str(police))  # untoggle
+    await desk.press("hrss_staff", A.joint_send, case_id)
+    await desk.say("hrss_staff", "涉及建筑工地，需住建局协助")
+    await desk.deliver()
+    request = desk.sent_to("center")[-1]
+    assert "联办申请" in request and "住房" in request
+
+    approve = [c for c in callbacks_of(desk.markup_to("center")) if c.action == A.joint_approve]
+    await desk.press("dispatcher", A.joint_approve, case_id, approve[0].arg, chat="center")
+    await desk.deliver()
+    task_card_id = await card_message_id(desk, case_id, "joint_task")
+    assert "联办任务" in desk.sent_to("housing")[-1]
+
+    # The lead cannot resolve while the assisting part is open.
+    await desk.press("hrss_staff", A.resolve, case_id)
+    await desk.say("hrss_staff", "已处理")
+    await desk.press("hrss_staff", A.evidence_done, case_id)
+    assert "协办单位未完成" in desk.alerts()[-1]
+
+    await desk.press("housing_staff", A.claim, case_id, chat="housing", message_id=task_card_id)
+    await desk.press("housing_staff", A.task_done, case_id)
+    await desk.say("housing_staff", "已约谈工地负责人")
+    async with desk.factory() as session:
+        task = (await session.exec(select(CaseTask).where(CaseTask.case_id == case_id))).one()
+    assert task.status == TaskStatus.done and task.result_text == "已约谈工地负责人"
+
+    await desk.press("hrss_staff", A.resolve, case_id)
+    await desk.say("hrss_staff", "工资已结清")
+    await desk.press("hrss_staff", A.evidence_done, case_id)
+    assert (await desk.case(case_id)).status == CaseStatus.resolved
+
+
+async def test_triage_case_is_dispatched_from_the_center(desk: Desk) -> None:
+    case = await desk.submit("村口路灯坏了好几天")  # the fake classifier abstains
+    assert case.id is not None
+    await desk.deliver()
+    assert "待人工分派" in desk.sent_to("center")[-1]
+    await desk.press("dispatcher", A.pick_unit, case.id, chat="center")
+    await desk.press("dispatcher", A.dispatch_to, case.id, str(desk.units["hrss"].id), chat="center")
+    assert (await desk.case(case.id)).status == CaseStatus.dispatched
+    await desk.deliver()
+    assert case.code in desk.sent_to("hrss")[-1]
+
+
+async def test_supervise_sends_a_recorded_reminder_to_the_unit_and_its_head(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("dispatcher", A.supervise, case_id, chat="center")
+    await desk.deliver()
+    assert "督办通知" in desk.sent_to("hrss")[-1]
+    assert any("督办通知" in text for text in desk.sent_to(desk.tg("hrss_head")))
+    async with desk.factory() as session:
+        from backend.models import CaseEvent
+
+        events = (await session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id))).all()
+    assert [e.action for e in events].count("supervise") == 1
+
+
+async def test_note_and_material_are_recorded(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("hrss_staff", A.note, case_id)
+    await desk.say("hrss_staff", "已电话联系当事人")
+    await desk.press("hrss_staff", A.material, case_id)
+    await desk.photo("hrss_staff", "material-1")
+    async with desk.factory() as session:
+        from backend.models import Attachment, CaseEvent
+
+        events = (await session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id))).all()
+        files = (await session.exec(select(Attachment).where(Attachment.case_id == case_id))).all()
+    assert any(e.action == "note" and e.reason == "已电话联系当事人" for e in events)
+    assert [(f.telegram_file_id, f.purpose) for f in files] == [("material-1", "material")]
+
+
+async def test_bind_in_a_group_makes_it_the_unit_desk(desk: Desk) -> None:
+    from backend.models import Role
+    from backend.services import directory
+
+    async with desk.factory() as session:
+        invite = await directory.create_invite(session=session, role=Role.staff, unit_code="water")
+    from tests.tg import make_message_update
+
+    await desk.dp.feed_update(
+        desk.bot, make_message_update(6001, f"/bind {invite.code}", chat_id=-900, chat_title="水务局工作群")
+    )
+    assert "工作群" in desk.bot.last_text(-900)
+    async with desk.factory() as session:
+        unit = await directory.get_unit_by_chat(session=session, chat_id=-900)
+    assert unit is not None and unit.code == "water"
