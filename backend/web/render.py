@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from backend.config import Settings
 from backend.models import CaseStatus, RiskLevel, Role
 from backend.services.dashboard import mask_phone
-from backend.services.errors import DomainError, NotAllowed, NotFound
+from backend.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 FLASH_COOKIE = "zzt_flash"
@@ -168,6 +168,9 @@ def error_page(request: Request, exc: DomainError) -> Response:
         status = 409
     if request.url.path.startswith("/open311/"):
         from fastapi.responses import JSONResponse
+
+        if isinstance(exc, ValidationFailed):
+            status = 400
 
         return JSONResponse([{"code": status, "description": exc.message}], status_code=status)
     return render(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -195,3 +195,47 @@ async def client(world: World, sqlite_engine: AsyncEngine) -> AsyncIterator[http
 async def client_any(world_any: World, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     async for c in _client(world_any, engine):
         yield c
+
+
+@dataclass
+class FakeClassification:
+    department: str | None
+    category: str | None
+    category_name: str
+    confidence: float = 0.9
+    risk_level: str = "yellow"
+    risk_signals: list[str] = field(default_factory=list)
+    joint_departments: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeCategory:
+    code: str
+    name_zh: str
+    name_en: str
+    department: str
+
+
+FAKE_CATEGORIES = {
+    "D04": FakeCategory("D04", "邻里纠纷", "Neighbours", "township"),
+    "D08": FakeCategory("D08", "劳动争议", "Labour dispute", "hrss"),
+    "C7": FakeCategory("C7", "交通出行", "Roads and transport", "transport"),
+}
+
+
+def fake_classify(text: str) -> FakeClassification:
+    if "欠薪" in text:
+        return FakeClassification("hrss", "D08", "劳动争议", reasons=["关键词：欠薪 → 人社局"])
+    if "路" in text:
+        return FakeClassification("transport", "C7", "交通出行", reasons=["关键词：修路"])
+    return FakeClassification(None, None, "", confidence=0.1, reasons=[])
+
+
+@pytest.fixture
+def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small fixed classifier, so these tests do not depend on the keyword rules."""
+    import classifier
+
+    monkeypatch.setattr(classifier, "classify", fake_classify, raising=False)
+    monkeypatch.setattr(classifier, "categories", lambda: FAKE_CATEGORIES, raising=False)
