@@ -225,7 +225,7 @@ async def redeem_invite(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        await session.rollback()
+        await session.commit()  # nothing was written; a rollback would expire the caller's objects
         raise InviteError("该邀请码已被使用，请向管理员重新索取。", code="invite_used")
     person.role = invite.role
     person.unit_id = invite.unit_id

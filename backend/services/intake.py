@@ -317,7 +317,7 @@ async def submit_report(
         await workflow.record_event(session, case, reporter, change, None, now)
         await session.commit()
     except BaseException:
-        await session.rollback()
+        await workflow.rollback_keeping(session, reporter)
         raise
     await session.refresh(case)
     return case

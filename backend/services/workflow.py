@@ -34,7 +34,13 @@ from backend.models.base import utcnow
 from backend.services import outbox, runtime
 from backend.services.deadlines import accept_deadline, add_working_time, handle_deadline
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES, get_unit, unit_heads
-from backend.services.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from backend.services.errors import (
+    DomainError,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationFailed,
+)
 from backend.services.outbox import NoticeKind
 
 if TYPE_CHECKING:
@@ -265,16 +271,42 @@ async def _apply(
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
+            await end_unchanged(session)
             raise InvalidTransition("该事项刚刚已被他人处理，请刷新后查看。", code="conflict")
         for row in change.extra_rows:
             session.add(row)
         await record_event(session, case, actor, change, from_status, now)
         await session.commit()
+    except DomainError:
+        raise
     except BaseException:
-        await session.rollback()
+        await rollback_keeping(session, case, actor)
         raise
     await session.refresh(case)
     return case
+
+
+async def end_unchanged(session: AsyncSession) -> None:
+    """End a transaction that wrote nothing (a lost race) without expiring the caller's objects.
+
+    A rollback would expire every loaded object, and the transports still hold them (actor, unit).
+    """
+    if session.new or session.dirty or session.deleted:
+        await session.rollback()
+    else:
+        await session.commit()
+
+
+async def rollback_keeping(session: AsyncSession, *objects: Any) -> None:
+    """Roll back after an unexpected failure, then reload the caller's objects (best effort)."""
+    await session.rollback()
+    for obj in objects:
+        if obj is None:
+            continue
+        try:
+            await session.refresh(obj)
+        except Exception:  # noqa: BLE001 - the original error matters more
+            return
 
 
 async def record_event(
@@ -447,7 +479,9 @@ async def _task_for(session: AsyncSession, case: Case, actor: Person) -> CaseTas
         return None
     return (
         await session.exec(
-            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.unit_id == actor.unit_id)
+            select(CaseTask)
+            .where(CaseTask.case_id == case.id, CaseTask.unit_id == actor.unit_id)
+            .execution_options(populate_existing=True)
         )
     ).first()
 
@@ -463,7 +497,7 @@ async def _accept_task(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        await session.rollback()
+        await end_unchanged(session)
         raise InvalidTransition("您单位的协办任务已被签收。", code="task_taken")
     return await _apply(
         session,
@@ -733,7 +767,7 @@ async def complete_task(
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
-        await session.rollback()
+        await end_unchanged(session)
         raise InvalidTransition("协办任务已完成。", code="task_done")
     notices: list[Notice] = []
     lead = await _unit(session, case.lead_unit_id)
