@@ -26,6 +26,8 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def web_settings(database_url: str) -> Settings:
     return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=None,
         database_url=database_url,
         web_secret_key="test-secret-key",  # type: ignore[arg-type]
         web_base_url="http://testserver",
