@@ -9,6 +9,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import bm25s
@@ -17,11 +18,14 @@ import zhconv
 from rapidfuzz import fuzz, process
 
 from classifier.segment import segment_for_search
-from knowledge_base.loader import Content, ContentError, load_data_file
+from knowledge_base.loader import Content, ContentError, load_content, load_data_file
 from knowledge_base.types import Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# "打12348" is "call 12348", not "hit"; "着 … 打了" is the Yunnan passive (= 被).
+_DIAL_NUMBER = re.compile(r"(?:拨)?打(?=\s*[0-9]{3,})")
+_DIALECT_PASSIVE = re.compile(r"着(?=[^，。！？,.!?\s]{0,4}?(?:打|骗|偷|咬|撞|欺负|抢)了?)")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Lexicon:
     def normalize(self, text: str) -> str:
         """NFKC, simplified characters, lower case, colloquial phrases → standard forms."""
         text = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower()
+        text = _DIALECT_PASSIVE.sub("被", _DIAL_NUMBER.sub("拨打", text))
         if self._phrase_re is not None:
             text = self._phrase_re.sub(lambda m: self._phrase_map[m.group(0)], text)
         return text
@@ -121,10 +126,15 @@ class Searcher:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
                 self._fuzzy_owner.append(index)
         self._fuzzy_choices = fuzzy_choices
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(docs, show_progress=False)
-        vocab: dict[str, int] = self._bm25.vocab_dict
+        bm25 = bm25s.BM25()
+        bm25.index(docs, show_progress=False)
+        # The corpus is small: keep each term's BM25 contribution per entry as one dense row, so
+        # a query is a few vector additions instead of a sparse-matrix lookup per call.
+        vocab = {term: row for row, term in enumerate(t for t in bm25.vocab_dict if t)}
         self._vocab = vocab
+        self._term_scores = np.zeros((len(vocab), len(docs)), dtype=np.float32)
+        for term, row in vocab.items():
+            self._term_scores[row] = bm25.get_scores([term])
         n_docs = len(docs)
         doc_freq: dict[str, int] = {}
         for terms in self._doc_terms:
@@ -133,6 +143,11 @@ class Searcher:
         self._idf = {
             term: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()
         }
+
+    @classmethod
+    def from_folder(cls, content_dir: Path | str, thresholds: Thresholds | None = None) -> Searcher:
+        """A searcher over another content folder (tests, previews of edited content)."""
+        return build_searcher(load_content(content_dir), thresholds)
 
     def analyse(self, question: str) -> tuple[str, list[str]]:
         normalized = self.lexicon.normalize(question or "")
@@ -148,7 +163,7 @@ class Searcher:
         known = [w for w in terms if w in self._vocab]
         results: dict[int, float] = {}
         if known:
-            scores: np.ndarray = self._bm25.get_scores(known)
+            scores = self._term_scores[[self._vocab[w] for w in known]].sum(axis=0)
             total = sum(self._idf[w] for w in known) + t.unknown_word_idf * (len(terms) - len(known))
             order = np.argsort(-scores)[:8]
             top_score = float(scores[order[0]])
