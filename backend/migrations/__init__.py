@@ -1,0 +1,1 @@
+"""Alembic migrations (run with ``python -m backend init`` or ``backend.migrate.upgrade``)."""
