@@ -57,10 +57,11 @@ class Limits:
     bot_rate: float = 30.0  # messages per second, whole bot
     chat_rate: float = 1.0  # per chat per second
     group_per_minute: float = 20.0  # per group chat per minute
+    group_burst: float = 3.0  # of which at most this many back to back
 
     @classmethod
     def unlimited(cls) -> Limits:
-        return cls(bot_rate=1e9, chat_rate=1e9, group_per_minute=1e12)
+        return cls(bot_rate=1e9, chat_rate=1e9, group_per_minute=1e12, group_burst=1e9)
 
 
 def is_group_chat(chat_id: int) -> bool:
@@ -86,10 +87,10 @@ class SendLimiter:
         if is_group_chat(chat_id):
             group = self._group.get(chat_id)
             if group is None:
-                rate = self.limits.group_per_minute / 60.0
-                group = self._group[chat_id] = TokenBucket(
-                    rate, self.limits.group_per_minute, self.clock
-                )
+                # burst + rate * 60 s never exceeds the per-minute limit in any 60 s window
+                burst = min(self.limits.group_burst, self.limits.group_per_minute)
+                rate = max(self.limits.group_per_minute - burst, 1.0) / 60.0
+                group = self._group[chat_id] = TokenBucket(rate, burst, self.clock)
             buckets.append(group)
         return buckets
 
