@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,6 +41,8 @@ def normalize_phone(raw: str) -> str | None:
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
+    if len(digits) == 13 and digits.startswith("86"):  # a shared contact: 8613812345678
+        digits = digits[2:]
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return digits
     return None
@@ -103,9 +106,9 @@ async def unanswered_questions(
     *, session: AsyncSession, limit: int = 100, include_unhelpful: bool = True
 ) -> list[LegalQuestionLog]:
     """The admin's worklist: questions with no answer (and, optionally, answers marked 没帮助)."""
-    condition = col(LegalQuestionLog.answered).is_(False)
+    condition: ColumnElement[bool] = col(LegalQuestionLog.answered).is_(False)
     if include_unhelpful:
-        condition = condition | col(LegalQuestionLog.helpful).is_(False)
+        condition = or_(condition, col(LegalQuestionLog.helpful).is_(False))
     statement = (
         select(LegalQuestionLog)
         .where(condition)

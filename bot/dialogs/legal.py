@@ -52,7 +52,9 @@ SEARCH_CHARS = 1000  # retrieval looks at the start of a long message; the log k
 ECHO_CHARS = 300  # how much of the resident's question a card repeats
 LABEL_CHARS = 40  # button labels are cut to this
 RELATED_LIMIT = 3
-CONFIDENT_SCORE = 0.75  # a hit this good makes free text a question even without a question word
+CONFIDENT_SCORE = 0.9  # a hit this good makes free text a question even without a question word
+TOPIC_PAGE_SIZE = 10  # questions per page when browsing a topic
+TOPIC_COLUMNS = 2
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
 
 # Words that make a message a question (Mandarin and the Yunnan forms residents type).
@@ -171,9 +173,19 @@ def _related_entries(kb: Knowledge, hit: Hit, others: list[Hit]) -> list[Entry]:
 
 
 def render_answer(
-    hit: Hit, related: list[Entry], *, log_id: int, typed: bool, lang: str
+    hit: Hit,
+    related: list[Entry],
+    *,
+    log_id: int,
+    typed: bool,
+    lang: str,
+    offer_report: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The answer card: answer, basis, disclaimer, related questions and the feedback buttons."""
+    """The answer card: answer, basis, disclaimer, related questions and the feedback buttons.
+
+    A dispute always gets 把这件事作为纠纷反映; ``offer_report`` (free text typed outside any flow,
+    which may have been meant as a report) adds a plain 我要反映这件事 to other answers.
+    """
     parts = [
         t("legal.answer_heading", lang, question=hit.question),
         t("legal.answer_plain", lang, answer=hit.answer),
@@ -192,8 +204,9 @@ def render_answer(
         ],
         [_button(t("legal.btn_lawyer", lang), "lawyer", log_id if typed else "")],
     ]
-    if hit.dispute:
-        rows.append([_button(t("legal.btn_report", lang), "report", log_id)])
+    if hit.dispute or offer_report:
+        label = t("legal.btn_report" if hit.dispute else "legal.btn_report_plain", lang)
+        rows.append([_button(label, "report", log_id)])
     rows += [[_button(entry.question, "entry", entry.id)] for entry in related]
     rows.append([_menu_button(lang)])
     return "\n\n".join(parts), _markup(rows)
@@ -269,7 +282,9 @@ async def answer_question(
         )
     else:
         related = _related_entries(kb, hits[0], hits[1:])
-        text, markup = render_answer(hits[0], related, log_id=row.id, typed=True, lang=lang)
+        text, markup = render_answer(
+            hits[0], related, log_id=row.id, typed=True, lang=lang, offer_report=offer_report
+        )
     await message.answer(text, reply_markup=markup)
 
 
@@ -375,8 +390,12 @@ def create_router() -> Router:
 
     @router.callback_query(LegalAction.filter(F.action == "topics"))
     async def on_topics(
-        callback: CallbackQuery, lang: str, legal_knowledge: Knowledge | None = None
+        callback: CallbackQuery,
+        callback_data: LegalAction,
+        lang: str,
+        legal_knowledge: Knowledge | None = None,
     ) -> None:
+        """The topic list: a new message from the prompt, in place when coming back (arg "e")."""
         await callback.answer()
         message = _callback_message(callback)
         if message is None:
@@ -385,9 +404,12 @@ def create_router() -> Router:
         if not names:
             await message.answer(t("legal.topics_empty", lang))
             return
-        rows = [[_button(name, "topic", i)] for i, name in enumerate(names)]
+        buttons = [_button(name, "topic", i) for i, name in enumerate(names)]
+        rows = [buttons[i : i + TOPIC_COLUMNS] for i in range(0, len(buttons), TOPIC_COLUMNS)]
         rows.append([_menu_button(lang)])
-        await message.answer(t("legal.topics_title", lang), reply_markup=_markup(rows))
+        await _show(
+            message, t("legal.topics_title", lang), _markup(rows), edit=callback_data.arg == "e"
+        )
 
     @router.callback_query(LegalAction.filter(F.action == "topic"))
     async def on_topic(
@@ -396,20 +418,39 @@ def create_router() -> Router:
         lang: str,
         legal_knowledge: Knowledge | None = None,
     ) -> None:
+        """One topic's questions, a page at a time (arg "<topic index>" or "<index>.<page>")."""
         kb = _kb(legal_knowledge)
         names = kb.topics()
-        index = _parse_id(callback_data.arg)
+        index_text, _, page_text = callback_data.arg.partition(".")
+        index, page = _parse_id(index_text), _parse_id(page_text or "0")
         message = _callback_message(callback)
-        if index is None or index >= len(names) or message is None:
+        if index is None or page is None or index >= len(names) or message is None:
+            await _stale(callback, lang)
+            return
+        topic = names[index]
+        entries = kb.entries_for_topic(topic)
+        pages = max(1, -(-len(entries) // TOPIC_PAGE_SIZE))
+        if page >= pages:
             await _stale(callback, lang)
             return
         await callback.answer()
-        topic = names[index]
-        entries = kb.entries_for_topic(topic)
-        rows = [[_button(e.question, "entry", e.id)] for e in entries]
-        rows += [[_button(t("legal.btn_back_topics", lang), "topics")], [_menu_button(lang)]]
+        shown = entries[page * TOPIC_PAGE_SIZE : (page + 1) * TOPIC_PAGE_SIZE]
+        rows: list[list[InlineKeyboardButton | None]] = [
+            [_button(e.question, "entry", e.id)] for e in shown
+        ]
+        rows.append(
+            [
+                _button(t("legal.btn_prev", lang), "topic", f"{index}.{page - 1}")
+                if page > 0
+                else None,
+                _button(t("legal.btn_next", lang), "topic", f"{index}.{page + 1}")
+                if page + 1 < pages
+                else None,
+            ]
+        )
+        rows += [[_button(t("legal.btn_back_topics", lang), "topics", "e")], [_menu_button(lang)]]
         key = "legal.topic_title" if entries else "legal.topic_empty"
-        await message.answer(t(key, lang, topic=topic), reply_markup=_markup(rows))
+        await _show(message, t(key, lang, topic=topic), _markup(rows), edit=True)
 
     @router.callback_query(LegalAction.filter(F.action == "entry"))
     async def on_entry(
@@ -667,6 +708,17 @@ def _is_typed(kb: Knowledge, question: str, entry_id: str | None) -> bool:
         return True
     entry = kb.get_entry(entry_id)
     return entry is None or entry.question != question
+
+
+async def _show(message: Message, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
+    """Replace a browsing message in place (a new message if Telegram refuses the edit)."""
+    if edit:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest:
+            pass
+    await message.answer(text, reply_markup=markup)
 
 
 async def _drop_buttons(message: Message) -> None:

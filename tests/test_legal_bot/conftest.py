@@ -138,9 +138,7 @@ def _dispatcher(
 ) -> Dispatcher:
     settings = Settings(database_url=url, redis_url=None, bot_token=None)
     extra = {"legal_knowledge": knowledge} if knowledge is not None else {}
-    return create_dispatcher(
-        settings, session_factory=factory, storage=MemoryStorage(), **extra
-    )
+    return create_dispatcher(settings, session_factory=factory, storage=MemoryStorage(), **extra)
 
 
 @pytest.fixture
@@ -184,5 +182,15 @@ async def any_db_user(
     bot: MockedBot,
 ) -> AsyncIterator[TgUser]:
     dispatcher = _dispatcher(database_url, any_db_factory, fake_kb)
+    yield TgUser(dispatcher, bot, USER_ID)
+    await dispatcher.storage.close()
+
+
+@pytest.fixture
+async def real_user(
+    sqlite_url: str, factory: async_sessionmaker[AsyncSession], bot: MockedBot
+) -> AsyncIterator[TgUser]:
+    """A user talking to the bot with the real, packaged knowledge base."""
+    dispatcher = _dispatcher(sqlite_url, factory, None)
     yield TgUser(dispatcher, bot, USER_ID)
     await dispatcher.storage.close()

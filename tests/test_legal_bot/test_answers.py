@@ -61,6 +61,8 @@ async def test_free_text_question_outside_a_flow_is_answered(user: TgUser) -> No
     await user.send("离婚了孩子的抚养费咋个算？")
     assert "抚养费一般按月给付" in user.last_text
     assert "仅供参考" in user.last_text
+    # typed outside any flow, it may have been meant as a report: offer that too
+    assert "📝 我要反映这件事" in user.buttons
 
 
 async def test_confident_hit_without_question_words_is_answered(user: TgUser) -> None:
@@ -92,7 +94,9 @@ async def test_group_messages_are_never_answered(
     assert await _logs(factory) == []
 
 
-async def test_helpful_is_recorded(user: TgUser, factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_helpful_is_recorded(
+    user: TgUser, factory: async_sessionmaker[AsyncSession]
+) -> None:
     await user.send("离婚了孩子的抚养费咋个算？")
     await user.press("有帮助")
     assert "谢谢您的反馈" in user.bot.alerts()[-1]
