@@ -94,7 +94,13 @@ async def on_dispatch_to(
         return
     await edit_note(
         callback,
-        t("staff.center.dispatched", lang, code=case.code, unit=unit_label(unit, lang), name=_who(dispatcher, lang)),
+        t(
+            "staff.center.dispatched",
+            lang,
+            code=case.code,
+            unit=unit_label(unit, lang),
+            name=_who(dispatcher, lang),
+        ),
     )
     await callback.answer(t("staff.center.done", lang))
 
@@ -156,7 +162,13 @@ async def on_return_to(
     key = "staff.center.return_approved_to" if unit else "staff.center.return_approved_triage"
     await edit_note(
         callback,
-        t(key, lang, code=case.code, unit=unit_label(unit, lang) if unit else "", name=_who(dispatcher, lang)),
+        t(
+            key,
+            lang,
+            code=case.code,
+            unit=unit_label(unit, lang) if unit else "",
+            name=_who(dispatcher, lang),
+        ),
     )
     await callback.answer(t("staff.center.done", lang))
 
@@ -179,7 +191,9 @@ async def on_overrule(
     except DomainError as exc:
         await refuse_error(callback, exc)
         return
-    await _record(callback, t("staff.center.overruled", lang, code=case.code, name=_who(dispatcher, lang)))
+    await _record(
+        callback, t("staff.center.overruled", lang, code=case.code, name=_who(dispatcher, lang))
+    )
 
 
 async def on_extension(
@@ -233,7 +247,10 @@ async def on_joint_approve(
     except DomainError as exc:
         await refuse_error(callback, exc)
         return
-    await _record(callback, t("staff.center.joint_approved", lang, code=case.code, name=_who(dispatcher, lang)))
+    await _record(
+        callback,
+        t("staff.center.joint_approved", lang, code=case.code, name=_who(dispatcher, lang)),
+    )
 
 
 async def on_supervise(
@@ -279,9 +296,7 @@ def create_router() -> Router:
     cb.register(on_approve_return, CaseAction.filter(F.action == A.approve_return))
     cb.register(on_return_to, CaseAction.filter(F.action == A.return_to))
     cb.register(on_overrule, CaseAction.filter(F.action == A.overrule))
-    cb.register(
-        on_extension, CaseAction.filter(F.action.in_({A.extension_yes, A.extension_no}))
-    )
+    cb.register(on_extension, CaseAction.filter(F.action.in_({A.extension_yes, A.extension_no})))
     cb.register(on_joint_approve, CaseAction.filter(F.action == A.joint_approve))
     cb.register(on_supervise, CaseAction.filter(F.action == A.supervise))
     return router

@@ -20,8 +20,8 @@ from backend.models import Case, CaseEvent, CaseStatus, CaseTask, Person, Role, 
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import DomainError, NotAllowed, NotFound
 from bot.notifications.cards import (
-    case_card_text,
     card_keyboard,
+    case_card_text,
     fmt_time,
     person_label,
     unit_label,
@@ -96,7 +96,9 @@ async def may_view(session: AsyncSession, case: Case, person: Person | None) -> 
 async def card_message(
     case: Case, *, session: AsyncSession, lang: str, tz: str, header_key: str = "notice.card_new"
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    card = await case_card_text(case, session=session, lang=lang, header=t(header_key, lang), tz=tz)
+    card = await case_card_text(
+        case, session=session, lang=lang, header=t(header_key, lang), tz=tz
+    )
     return card.text, card_keyboard(case, lang, truncated=card.truncated)
 
 
@@ -125,9 +127,7 @@ async def edit_note(callback: CallbackQuery, text: str) -> None:
             log.warning("could not edit message: %s", exc.message[:120])
 
 
-async def send_private(
-    bot: Bot, person: Person, text: str, reply_markup: Any = None
-) -> bool:
+async def send_private(bot: Bot, person: Person, text: str, reply_markup: Any = None) -> bool:
     """Send to the person's private chat; False when they never opened it or blocked the bot."""
     if person.telegram_id is None:
         return False
@@ -157,7 +157,9 @@ async def detail_text(case: Case, *, session: AsyncSession, lang: str, tz: str) 
             )
         )
     if case.handle_deadline and case.status == CaseStatus.accepted:
-        lines.append(t("staff.detail.handle_by", lang, deadline=fmt_time(case.handle_deadline, lang, tz)))
+        lines.append(
+            t("staff.detail.handle_by", lang, deadline=fmt_time(case.handle_deadline, lang, tz))
+        )
     events = (
         await session.exec(
             select(CaseEvent)

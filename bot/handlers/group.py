@@ -1,4 +1,4 @@
-"""``/bind <invite>`` in a Telegram group: the group becomes a unit's desk (case cards go there)."""
+"""``/bind <invite>`` in a Telegram group: the group becomes a unit's desk (cards go there)."""
 
 from __future__ import annotations
 

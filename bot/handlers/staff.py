@@ -74,7 +74,9 @@ def _tz(settings: Settings) -> str:
 
 
 def _cancel_markup(case_id: int, lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[button(t("staff.btn.cancel", lang), A.cancel, case_id)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(t("staff.btn.cancel", lang), A.cancel, case_id)]]
+    )
 
 
 # ---------------------------------------------------------------- group card
@@ -259,7 +261,9 @@ async def _lead_case_or_refuse(
         case = await load_case(session, case_id)
         staff = require_lead(person, case)
         if case.status != CaseStatus.accepted:
-            raise InvalidTransition(workflow._STATE_MESSAGES.get(case.status, InvalidTransition.default_message))
+            raise InvalidTransition(
+                workflow._STATE_MESSAGES.get(case.status, InvalidTransition.default_message)
+            )
     except DomainError as exc:
         await refuse_error(callback, exc)
         return None
@@ -335,7 +339,10 @@ async def on_resolve_submit(
     from backend.services.intake import AttachmentIn
 
     data = await state.get_data()
-    if await state.get_state() != StaffSG.resolve_evidence.state or data.get("case_id") != callback_data.case_id:
+    if (
+        await state.get_state() != StaffSG.resolve_evidence.state
+        or data.get("case_id") != callback_data.case_id
+    ):
         await refuse(callback, t("staff.stale_button", lang))
         return
     evidence = [
@@ -554,7 +561,10 @@ async def _involved_or_refuse(
     try:
         case = await load_case(session, case_id)
         staff = require_staff(person)
-        if staff.unit_id != case.lead_unit_id and await assisting_task(session, case, staff) is None:
+        if (
+            staff.unit_id != case.lead_unit_id
+            and await assisting_task(session, case, staff) is None
+        ):
             raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
         if case.status in (CaseStatus.closed, CaseStatus.grid_resolved):
             raise InvalidTransition(workflow._STATE_MESSAGES[case.status])

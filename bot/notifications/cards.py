@@ -168,9 +168,11 @@ async def case_card_text(
     tz: str = DEFAULT_TZ,
     full: bool = False,
 ) -> CardText:
-    """The card body: code, category, place, risk, deadlines, text, contact, attachments, reasons."""
+    """Card body: code, category, place, risk, deadline, text, contact, attachments, reasons."""
     assert case.id is not None
-    raw = case.text if case.phone_visible and not case.anonymous else mask_phones_in_text(case.text)
+    raw = (
+        case.text if case.phone_visible and not case.anonymous else mask_phones_in_text(case.text)
+    )
     body, truncated = (raw.strip(), False) if full else shorten(raw)
     lines = [
         t("notice.card.title", lang, header=Raw(header), code=case.code),

@@ -112,5 +112,7 @@ class SendLimiter:
     def forget_idle(self) -> None:
         """Drop buckets that are full again (keeps memory bounded over days)."""
         for table in (self._chat, self._group):
-            for chat_id in [c for c, b in table.items() if b.delay() == 0 and b.tokens >= b.capacity]:
+            for chat_id in [
+                c for c, b in table.items() if b.delay() == 0 and b.tokens >= b.capacity
+            ]:
                 del table[chat_id]

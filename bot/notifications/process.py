@@ -1,4 +1,4 @@
-"""``python -m bot notifier``: the notifier (plus deadline scanner and daily digest) as its own process.
+"""``python -m bot notifier``: notifier, deadline scanner and daily digest as their own process.
 
 Runs until SIGINT/SIGTERM; several such processes may run against PostgreSQL (rows are claimed
 with SKIP LOCKED). Settings come from the environment like every entry point.
@@ -24,9 +24,15 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot notifier", description=__doc__)
-    parser.add_argument("--no-scanners", action="store_true", help="deliver only (no deadline scan, no digest)")
-    parser.add_argument("--share", type=float, default=1.0,
-                        help="this process's share of the bot-wide 30 msg/s (e.g. 0.5 with two notifiers)")
+    parser.add_argument(
+        "--no-scanners", action="store_true", help="deliver only (no deadline scan, no digest)"
+    )
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=1.0,
+        help="this process's share of the bot-wide 30 msg/s (e.g. 0.5 with two notifiers)",
+    )
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls when idle")
     return parser.parse_args(list(argv) if argv is not None else None)
 
@@ -58,6 +64,8 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parse_args(argv)
     asyncio.run(serve(Settings(), args))

@@ -59,9 +59,7 @@ async def center_unit(session: AsyncSession) -> Unit | None:
     return result.first()
 
 
-async def resolve_chat(
-    message: OutboxMessage, *, session: AsyncSession
-) -> tuple[int | None, str]:
+async def resolve_chat(message: OutboxMessage, *, session: AsyncSession) -> tuple[int | None, str]:
     """Where a row goes now, and in which language.
 
     A unit's current group wins over the chat recorded when the row was written (groups get
@@ -140,8 +138,10 @@ async def render_notice(
 
     if kind == NoticeKind.case_card:
         reason = str(payload.get("reason") or "new")
-        header = t(f"notice.card_{reason}", lang) if reason in CARD_REASONS else t(
-            "notice.card_new", lang
+        header = (
+            t(f"notice.card_{reason}", lang)
+            if reason in CARD_REASONS
+            else t("notice.card_new", lang)
         )
         card = await case_card_text(case, session=session, lang=lang, header=header, tz=tz)
         return Rendered(card.text, card_keyboard(case, lang, truncated=card.truncated))
@@ -226,7 +226,11 @@ async def render_notice(
         return Rendered(
             text,
             _keyboard(
-                [button(t("staff.btn.joint_approve", lang), A.joint_approve, cid, str(message.id))],
+                [
+                    button(
+                        t("staff.btn.joint_approve", lang), A.joint_approve, cid, str(message.id)
+                    )
+                ],
                 _detail_row(cid, lang),
             ),
         )
@@ -392,7 +396,9 @@ async def render_card_update(
     header_key = f"notice.card_{reason}" if reason in CARD_REASONS else "notice.card_new"
     if card_row.kind == NoticeKind.joint_task:
         header_key = "notice.card_new"
-    card = await case_card_text(case, session=session, lang=lang, header=t(header_key, lang), tz=tz)
+    card = await case_card_text(
+        case, session=session, lang=lang, header=t(header_key, lang), tz=tz
+    )
     return Rendered(
         card.text,
         card_keyboard(case, lang, truncated=card.truncated),

@@ -23,7 +23,9 @@ SCAN_INTERVAL = 300.0  # seconds between deadline scans
 
 
 async def scan_once(
-    session_factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime | None = None,
 ) -> deadlines.ScanResult:
     async with session_factory() as session:
         return await deadlines.scan_deadlines(session=session, now=now, tz=settings.tz)

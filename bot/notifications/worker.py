@@ -308,7 +308,9 @@ class Notifier:
                         session=session, message_id=message_id, telegram_message_id=recorded_id
                     )
             except Exception:
-                log.exception("sent outbox %s but could not record it; will record later", message_id)
+                log.exception(
+                    "sent outbox %s but could not record it; will record later", message_id
+                )
                 self._unrecorded[message_id] = recorded_id
         self.stats.sent += len(job.ids)
 
@@ -341,7 +343,9 @@ class Notifier:
         base = min(self.config.backoff_cap, self.config.backoff_base * 2 ** max(0, attempts - 1))
         return base * random.uniform(0.8, 1.2)
 
-    async def _mark(self, func: Callable[..., Awaitable[Any]], message_id: int, **kwargs: Any) -> None:
+    async def _mark(
+        self, func: Callable[..., Awaitable[Any]], message_id: int, **kwargs: Any
+    ) -> None:
         try:
             async with self.session_factory() as session:
                 await func(session=session, message_id=message_id, **kwargs)
@@ -382,7 +386,7 @@ async def run_loops(
     config: NotifierConfig | None = None,
     scanners: bool = True,
 ) -> None:
-    """The notifier plus (optionally) the deadline scanner and daily digest loops, until cancelled."""
+    """The notifier plus (optionally) the deadline scanner and digest loops, until cancelled."""
     from bot.notifications.schedule import digest_loop, scanner_loop
 
     notifier = Notifier(bot, session_factory, settings, config)

@@ -134,7 +134,13 @@ class Desk:
         return [r for r in await self.outbox() if r.state == OutboxState.pending]
 
     async def press(
-        self, name: str, action: str, case_id: int, arg: str = "", *, chat: str | int | None = None,
+        self,
+        name: str,
+        action: str,
+        case_id: int,
+        arg: str = "",
+        *,
+        chat: str | int | None = None,
         message_id: int | None = None,
     ) -> None:
         """``name`` presses a CaseAction button on a message in ``chat`` (a unit code or a chat id;
@@ -143,17 +149,13 @@ class Desk:
         data = CaseAction(action=action, case_id=case_id, arg=arg).pack()
         await self.dp.feed_update(
             self.bot,
-            make_callback_update(
-                self.tg(name), data, chat_id=chat_id, message_id=message_id or 1
-            ),
+            make_callback_update(self.tg(name), data, chat_id=chat_id, message_id=message_id or 1),
         )
 
     async def say(self, name: str, text: str, *, chat: str | None = None) -> None:
         await self.dp.feed_update(
             self.bot,
-            make_message_update(
-                self.tg(name), text, chat_id=GROUPS[chat] if chat else None
-            ),
+            make_message_update(self.tg(name), text, chat_id=GROUPS[chat] if chat else None),
         )
 
     async def photo(self, name: str, file_id: str) -> None:
@@ -195,7 +197,9 @@ PEOPLE: list[tuple[str, Role, str | None, int]] = [
 ]
 
 
-async def build_world(engine: AsyncEngine) -> tuple[async_sessionmaker[AsyncSession], dict[str, Unit], dict[str, Person]]:
+async def build_world(
+    engine: AsyncEngine,
+) -> tuple[async_sessionmaker[AsyncSession], dict[str, Unit], dict[str, Person]]:
     factory = create_session_factory(engine)
     async with factory() as session:
         await directory.sync_units(session=session, county=load_county())

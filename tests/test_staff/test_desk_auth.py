@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlmodel import func, select
+
 from backend.models import CaseEvent, CaseStatus
 from bot.notifications.cards import A
-from sqlmodel import func, select
 from tests.test_staff.conftest import GROUPS, Desk
 from tests.tg import make_callback_update
 
@@ -59,7 +60,10 @@ async def test_garbage_and_unknown_case_ids_are_refused(desk: Desk) -> None:
     await desk.press("hrss_staff", A.claim, 999_999, chat="hrss")
     assert "没有找到" in desk.alerts()[-1]
     await desk.dp.feed_update(
-        desk.bot, make_callback_update(desk.tg("dispatcher"), "ca:dto:1:not-a-number", chat_id=GROUPS["center"])
+        desk.bot,
+        make_callback_update(
+            desk.tg("dispatcher"), "ca:dto:1:not-a-number", chat_id=GROUPS["center"]
+        ),
     )
     assert desk.alerts()[-1]  # answered with a reason, nothing raised
 
@@ -108,7 +112,9 @@ async def test_double_dispatch_and_double_overrule_are_harmless(desk: Desk) -> N
     async with desk.factory() as session:
         dispatches = (
             await session.exec(
-                select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "dispatch")
+                select(CaseEvent).where(
+                    CaseEvent.case_id == case.id, CaseEvent.action == "dispatch"
+                )
             )
         ).all()
     assert len(dispatches) == 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from backend.models import CaseStatus, CaseTask, OutboxState, RatingScore, TaskStatus
 from backend.services import workflow
 from bot.notifications.cards import A
-from sqlmodel import select
 from tests.mocked_bot import button_texts
 from tests.test_staff.conftest import GROUPS, Desk, callbacks_of
 
@@ -22,14 +23,23 @@ async def claimed_case(desk: Desk, text: str = "老板欠薪三个月不给") ->
     case = await desk.submit(text, township="弥城镇")
     assert case.id is not None
     await desk.deliver()
-    await desk.press("hrss_staff", A.claim, case.id, chat="hrss",
-                     message_id=await card_message_id(desk, case.id))
+    await desk.press(
+        "hrss_staff",
+        A.claim,
+        case.id,
+        chat="hrss",
+        message_id=await card_message_id(desk, case.id),
+    )
     return case.id
 
 
 async def test_new_case_card_reaches_the_unit_group_with_claim_return_detail(desk: Desk) -> None:
-    case = await desk.submit("老板欠薪三个月不给，电话13812345678", township="弥城镇",
-                             contact_phone="13812345678", contact_name="李四")
+    case = await desk.submit(
+        "老板欠薪三个月不给，电话13812345678",
+        township="弥城镇",
+        contact_phone="13812345678",
+        contact_name="李四",
+    )
     await desk.deliver()
 
     card = desk.sent_to("hrss")[-1]
@@ -196,7 +206,9 @@ async def test_triage_case_is_dispatched_from_the_center(desk: Desk) -> None:
     await desk.deliver()
     assert "待人工分派" in desk.sent_to("center")[-1]
     await desk.press("dispatcher", A.pick_unit, case.id, chat="center")
-    await desk.press("dispatcher", A.dispatch_to, case.id, str(desk.units["hrss"].id), chat="center")
+    await desk.press(
+        "dispatcher", A.dispatch_to, case.id, str(desk.units["hrss"].id), chat="center"
+    )
     assert (await desk.case(case.id)).status == CaseStatus.dispatched
     await desk.deliver()
     assert case.code in desk.sent_to("hrss")[-1]
@@ -239,7 +251,8 @@ async def test_bind_in_a_group_makes_it_the_unit_desk(desk: Desk) -> None:
     from tests.tg import make_message_update
 
     await desk.dp.feed_update(
-        desk.bot, make_message_update(6001, f"/bind {invite.code}", chat_id=-900, chat_title="水务局工作群")
+        desk.bot,
+        make_message_update(6001, f"/bind {invite.code}", chat_id=-900, chat_title="水务局工作群"),
     )
     assert "工作群" in desk.bot.last_text(-900)
     async with desk.factory() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from backend.models import OutboxState, Person
 from backend.services import outbox
 from backend.services.outbox import NoticeKind
@@ -48,7 +49,7 @@ async def queue_digests(desk: Desk, count: int, *, chat_ids: list[int] | None = 
 
 
 async def test_429_waits_retry_after_then_delivers_once(desk: Desk) -> None:
-    [row_id] = await queue_digests(desk, 1)
+    await queue_digests(desk, 1)
     desk.bot.session.fail_next("sendMessage", retry_after=7)
 
     await desk.notifier.run_once()
@@ -81,7 +82,7 @@ async def test_server_errors_and_timeouts_are_retried_with_backoff(desk: Desk) -
 
 
 async def test_403_marks_the_row_blocked_and_the_person_bot_blocked(desk: Desk) -> None:
-    [row_id] = await queue_digests(desk, 1)
+    await queue_digests(desk, 1)
     desk.bot.session.fail_next("sendMessage", error_code=403)
     await desk.notifier.run_once()
     [row] = await desk.outbox(NoticeKind.digest)
@@ -112,7 +113,7 @@ async def test_crash_mid_batch_loses_nothing_and_sends_nothing_twice(desk: Desk)
     original = crashing.session.make_request
     calls = 0
 
-    async def make_request(bot, method, timeout=None):  # type: ignore[no-untyped-def]
+    async def make_request(bot, method, timeout=None):  # type: ignore[no-untyped-def]  # noqa: ASYNC109
         nonlocal calls
         calls += 1
         if calls == 3:
@@ -120,14 +121,18 @@ async def test_crash_mid_batch_loses_nothing_and_sends_nothing_twice(desk: Desk)
         return await original(bot, method, timeout)
 
     crashing.session.make_request = make_request  # type: ignore[method-assign]
-    first = Notifier(crashing, desk.factory, desk.settings, NotifierConfig(limits=Limits.unlimited()))
+    first = Notifier(
+        crashing, desk.factory, desk.settings, NotifierConfig(limits=Limits.unlimited())
+    )
     with pytest.raises(Crash):
         await first.run_once()
     states = [r.state for r in await desk.outbox(NoticeKind.digest)]
     assert states.count(OutboxState.sent) == 2
 
     # A fresh process after the lease expired delivers the rest exactly once.
-    second = Notifier(desk.bot, desk.factory, desk.settings, NotifierConfig(limits=Limits.unlimited()))
+    second = Notifier(
+        desk.bot, desk.factory, desk.settings, NotifierConfig(limits=Limits.unlimited())
+    )
     await second.run_once(now=later(outbox.LEASE_SECONDS + 1))
     rows = await desk.outbox(NoticeKind.digest)
     assert all(r.state == OutboxState.sent for r in rows)
@@ -230,23 +235,42 @@ def test_limiter_enforces_per_chat_per_group_and_bot_rates() -> None:
 
 
 async def test_every_notice_kind_renders(desk: Desk) -> None:
-    case = await desk.submit("老板欠薪，匿名反映", township="弥城镇", anonymous=True,
-                             contact_phone="13800001111", contact_name="王五")
+    case = await desk.submit(
+        "老板欠薪，匿名反映",
+        township="弥城镇",
+        anonymous=True,
+        contact_phone="13800001111",
+        contact_name="王五",
+    )
     payloads = {
         NoticeKind.case_card: {"reason": "reopen"},
         NoticeKind.triage: {},
         NoticeKind.red_alert: {},
-        NoticeKind.return_request: {"reason_code": "其他", "text": "<b>x</b>", "unit_code": "hrss"},
+        NoticeKind.return_request: {
+            "reason_code": "其他",
+            "text": "<b>x</b>",
+            "unit_code": "hrss",
+        },
         NoticeKind.extension_request: {"days": 5, "reason": "等待鉴定"},
         NoticeKind.joint_request: {"unit_codes": ["housing"], "reason": "需协助"},
         NoticeKind.joint_task: {"lead_unit_code": "hrss"},
         NoticeKind.unsatisfied: {"reason": "没解决"},
         NoticeKind.case_update: {"event": "resolved", "result_text": "已处理"},
         NoticeKind.rating_request: {},
-        NoticeKind.deadline_warning: {"clock": "accept", "level": "red", "deadline": "2026-11-27T08:00:00+00:00"},
+        NoticeKind.deadline_warning: {
+            "clock": "accept",
+            "level": "red",
+            "deadline": "2026-11-27T08:00:00+00:00",
+        },
         NoticeKind.supervision: {"note": "请加快", "by": "调度员"},
         NoticeKind.staff_notice: {"event": "extension_denied", "note": "按原时限"},
-        NoticeKind.digest: {"day": "2026-11-27", "new": 3, "overdue": 1, "due_today": 2, "satisfaction": 0.9},
+        NoticeKind.digest: {
+            "day": "2026-11-27",
+            "new": 3,
+            "overdue": 1,
+            "due_today": 2,
+            "satisfaction": 0.9,
+        },
         NoticeKind.card_update: {"outbox_id_of_card": 1},
     }
     assert set(payloads) == set(NoticeKind)
@@ -254,7 +278,9 @@ async def test_every_notice_kind_renders(desk: Desk) -> None:
 
     async with desk.factory() as session:
         for kind, payload in payloads.items():
-            message = OutboxMessage(kind=kind, case_id=case.id, payload=payload, dedupe_key=f"r-{kind}")
+            message = OutboxMessage(
+                kind=kind, case_id=case.id, payload=payload, dedupe_key=f"r-{kind}"
+            )
             for language in ("zh", "en"):
                 rendered = await render_notice(message, session=session, language=language)
                 if kind == NoticeKind.card_update:

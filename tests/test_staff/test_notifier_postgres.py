@@ -6,13 +6,14 @@ import asyncio
 from collections import Counter
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+
 from backend.models import OutboxMessage, OutboxState, Person
 from backend.services import outbox
 from backend.services.outbox import NoticeKind
 from bot.notifications.limits import Limits
 from bot.notifications.worker import Notifier, NotifierConfig
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
 from tests.mocked_bot import MockedBot
 from tests.test_staff.conftest import build_world, make_settings
 
