@@ -95,13 +95,28 @@ async def _with_session(
 ) -> int:
     from backend.services import runtime
 
+    from backend import migrate
+
     runtime.configure(settings)
     engine = create_engine(settings.database_url)
     try:
+        if await migrate.current_revision(engine) is None:
+            print(
+                "数据库尚未初始化，请先运行：python -m backend init"
+                f"（DATABASE_URL={_safe_url(settings.database_url)}）",
+                file=sys.stderr,
+            )
+            return 1
         async with create_session_factory(engine)() as session:
             return await work(session)
     finally:
         await engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 async def cmd_init(settings: Settings) -> int:

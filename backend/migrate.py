@@ -29,6 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(MIGRATIONS / "versions"))
     if database_url:
         config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -84,6 +85,16 @@ async def make_revision(engine: AsyncEngine, message: str) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    def _run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(_run)
