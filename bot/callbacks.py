@@ -28,3 +28,20 @@ class SetLanguage(CallbackData, prefix="lang"):
     """Language choice from /lang or the menu: "zh" or "en"."""
 
     language: str
+
+
+class Flow(CallbackData, prefix="f"):
+    """A step button in the report and grid-worker conversations: action + optional argument.
+
+    Only pressed in the matching FSM state; indexes (not names) keep the data short and are
+    checked against the county data, so a forged value is refused.
+    """
+
+    action: str
+    arg: str = ""
+
+
+class CaseView(CallbackData, prefix="cv"):
+    """Open one case card from /mycases (access re-checked with cases.can_view)."""
+
+    case_id: int

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.county import County, load_county
+from backend.services import runtime
 from bot.handlers import create_error_router, create_routers
 from bot.middlewares import setup_middlewares
 from bot.storage import DatabaseStorage
@@ -75,6 +76,7 @@ def create_dispatcher(
 
     Workflow data: ``settings``, ``session_factory``, ``county``, ``redis`` (or None).
     """
+    runtime.configure(settings)
     redis: Redis | None = None
     if storage is None:
         redis = create_redis(settings)

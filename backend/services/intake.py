@@ -31,7 +31,7 @@ from backend.services.workflow import Action, Change, Notice
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-MAX_TEXT = 4000
+MAX_TEXT = 20_000  # long reports (several Telegram messages) are stored whole
 SIMILAR_DAYS = 30
 SIMILAR_KM = 1.0
 SIMILAR_SCORE = 55.0
@@ -166,7 +166,7 @@ def preview_routing(
 
 
 async def next_case_code(*, session: AsyncSession, now: datetime | None = None) -> str:
-    """Next public code for today (local date): ``MD20261127-0042``. Inside the caller's transaction."""
+    """Next public code for the local date, e.g. ``MD20261127-0042`` (caller's transaction)."""
     now = now or utcnow()
     day = f"{runtime.case_code_prefix()}{now.astimezone(ZoneInfo(runtime.tz())):%Y%m%d}"
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -221,9 +221,9 @@ async def submit_report(
             ) from exc
         data["risk_override"] = risk
     township = draft.township or reporter.township
-    if not township and draft.latitude is not None and draft.longitude is not None:
-        if county.point_in_county(draft.latitude, draft.longitude):
-            township = county.nearest_township(draft.latitude, draft.longitude)
+    lat, lon = draft.latitude, draft.longitude
+    if not township and lat is not None and lon is not None and county.point_in_county(lat, lon):
+        township = county.nearest_township(lat, lon)
     unit_code, needs_triage = _route(data, township, county)
     unit = await get_unit(session=session, code=unit_code)
     center = unit if unit.code == CENTER else await get_unit(session=session, code=CENTER)

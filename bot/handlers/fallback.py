@@ -9,6 +9,8 @@ import logging
 import traceback
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from backend.models import Person
@@ -16,6 +18,8 @@ from bot.dialogs.widgets import main_menu
 from bot.texts import t
 
 log = logging.getLogger(__name__)
+
+MIN_REPORT_CHARS = 6  # shorter free text ("你好", "在吗") gets the menu instead of a draft
 
 
 async def on_sticker(message: Message, person: Person | None, lang: str) -> None:
@@ -28,6 +32,13 @@ async def on_voice(message: Message, person: Person | None, lang: str) -> None:
 
 async def on_media(message: Message, person: Person | None, lang: str) -> None:
     await message.answer(t("common.media_outside", lang), reply_markup=main_menu(lang, person))
+
+
+async def on_free_text(message: Message, state: FSMContext, lang: str) -> None:
+    """Text outside any flow that the legal desk did not take: start a report with it."""
+    from bot.dialogs.report import start_report
+
+    await start_report(message, state, text=message.text or "", lang=lang)
 
 
 async def on_anything(message: Message, person: Person | None, lang: str) -> None:
@@ -45,6 +56,9 @@ def create_router() -> Router:
     router.message.register(on_sticker, F.sticker | F.animation | F.dice)
     router.message.register(on_voice, F.voice | F.video_note | F.audio)
     router.message.register(on_media, F.photo | F.document | F.video)
+    router.message.register(
+        on_free_text, StateFilter(None), F.text.len() >= MIN_REPORT_CHARS, ~F.text.startswith("/")
+    )
     router.message.register(on_anything)
     router.callback_query.register(on_stale_button)
     return router

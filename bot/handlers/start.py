@@ -162,6 +162,13 @@ async def on_start(
     await set_person_commands(bot, person, lang)
 
 
+async def on_mycases(message: Message, session: AsyncSession, person: Person, lang: str) -> None:
+    """/mycases works from any step (the draft in progress is kept)."""
+    from bot.dialogs.my_cases import show_my_cases
+
+    await show_my_cases(message, session=session, person=person, lang=lang)
+
+
 async def on_help(message: Message, person: Person, lang: str) -> None:
     text = t("common.help", lang)
     if person.role in STAFF_ROLES:
@@ -257,6 +264,7 @@ def create_router() -> Router:
     router.message.register(on_help, Command("help"))
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_lang, Command("lang"))
+    router.message.register(on_mycases, Command("mycases"))
     router.callback_query.register(on_help_button, MenuAction.filter(F.action == "help"))
     router.callback_query.register(on_lang_button, MenuAction.filter(F.action == "lang"))
     router.callback_query.register(on_menu_button, MenuAction.filter(F.action == "menu"))
