@@ -127,7 +127,8 @@ class TelegramStub:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0 = a free port); returns the base URL for TELEGRAM_API_URL."""
-        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        # A short shutdown_timeout: calls hanging on an injected fault must not delay stop().
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
