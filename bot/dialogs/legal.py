@@ -25,7 +25,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -43,6 +42,7 @@ from backend.models import Person
 from backend.services import legal as legal_service
 from backend.services.errors import DomainError
 from bot.callbacks import MenuAction
+from bot.dialogs.states import LegalSG
 from bot.texts import t
 from knowledge_base import Entry, Hit
 
@@ -66,13 +66,6 @@ _QUESTION_WORDS = (
 _QUESTION_END = re.compile(r"([?？]|[吗嘛么][。.!！~～]?)\s*$")
 _WORD_CHARS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 MIN_QUESTION_CHARS = 4  # "在吗" or "你好吗" is a greeting, not a legal question
-
-
-class LegalSG(StatesGroup):
-    question = State()  # waiting for a question in the resident's own words
-    handoff_question = State()  # 找律师 from a browsed entry: what should the lawyer answer?
-    handoff_contact = State()  # phone (shared contact or typed) or anonymous
-    handoff_confirm = State()  # summary shown; 确认提交 / 取消
 
 
 HANDOFF_STATES = (LegalSG.handoff_question, LegalSG.handoff_contact, LegalSG.handoff_confirm)

@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import LegalQuestionLog
 from bot.callbacks import MenuAction
+from bot.dialogs.flow import draft_text
+from bot.dialogs.states import ReportSG
 from tests.mocked_bot import MockedBot, button_texts
 from tests.tg import TgUser, make_group_message_update
 
@@ -188,3 +190,14 @@ async def test_answer_card_buttons_fit_telegram_limits(user: TgUser) -> None:
             assert button.callback_data is not None
             assert len(button.callback_data.encode()) <= 64
     assert len(button_texts(markup)) <= 8
+
+
+async def test_filing_a_dispute_starts_the_report_flow_with_the_question(
+    user: TgUser, dp: Dispatcher, bot: MockedBot
+) -> None:
+    await user.send("邻居占了我家的地咋个整")
+    await user.press("把这件事作为纠纷反映")
+    context = dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID)
+    assert await context.get_state() == ReportSG.text.state
+    assert draft_text(await context.get_data()) == "邻居占了我家的地咋个整"
+    assert user.bot.alerts() == []
