@@ -32,13 +32,13 @@ _DIALECT_PASSIVE = re.compile(r"着(?=[^，。！？,.!?\s]{0,4}?(?:打|骗|偷|
 class Thresholds:
     """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
 
-    min_coverage: float = 0.30  # share of the question's IDF weight matched by the top entry
-    min_matched_idf: float = 4.0  # absolute IDF weight matched by the top entry
+    min_coverage: float = 0.20  # share of the question's IDF weight matched by the top entry
+    min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
-    unknown_word_idf: float = 1.5  # weight of a question word the knowledge base has never seen
+    unknown_word_idf: float = 2.0  # weight of a question word the knowledge base has never seen
     related_ratio: float = 0.6  # further hits must score at least this share of the top score
-    answer_weight: int = 1  # repetitions of the answer text in an entry's document
-    question_weight: int = 2  # repetitions of question + variants in an entry's document
+    answer_weight: float = 0.5  # weight of the answer field's BM25 score (questions count 1.0)
+    answer_credit: float = 0.5  # share of a word's IDF credited when only the answer contains it
 
 
 class Lexicon:
@@ -111,38 +111,45 @@ class Searcher:
         self.entries: tuple[Entry, ...] = content.entries
         self.by_id: dict[str, Entry] = content.by_id()
         t = self.thresholds
-        docs: list[list[str]] = []
-        self._doc_terms: list[frozenset[str]] = []
+        asked_docs: list[list[str]] = []
+        answer_docs: list[list[str]] = []
         fuzzy_choices: list[str] = []
         self._fuzzy_owner: list[int] = []
         for index, entry in enumerate(self.entries):
             asked = [entry.question, *entry.variants]
-            asked_tokens = [w for text in asked for w in lexicon.tokens(lexicon.normalize(text))]
-            answer_tokens = lexicon.tokens(lexicon.normalize(entry.answer))
-            doc = asked_tokens * t.question_weight + answer_tokens * t.answer_weight
-            docs.append(doc or ["∅"])
-            self._doc_terms.append(frozenset(doc))
+            asked_docs.append([w for text in asked for w in lexicon.tokens(lexicon.normalize(text))])
+            answer_docs.append(lexicon.tokens(lexicon.normalize(entry.answer)))
             for text in asked:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
                 self._fuzzy_owner.append(index)
         self._fuzzy_choices = fuzzy_choices
-        bm25 = bm25s.BM25()
-        bm25.index(docs, show_progress=False)
-        # The corpus is small: keep each term's BM25 contribution per entry as one dense row, so
-        # a query is a few vector additions instead of a sparse-matrix lookup per call.
-        vocab = {term: row for row, term in enumerate(t for t in bm25.vocab_dict if t)}
-        self._vocab = vocab
-        self._term_scores = np.zeros((len(vocab), len(docs)), dtype=np.float32)
-        for term, row in vocab.items():
-            self._term_scores[row] = bm25.get_scores([term])
-        n_docs = len(docs)
+        self._asked_terms = [frozenset(doc) for doc in asked_docs]
+        self._answer_terms = [frozenset(doc) for doc in answer_docs]
+        # Two BM25 fields: how residents ask (question + variants) and, weighted lower, the answer.
+        asked_rows = _bm25_rows(asked_docs)
+        answer_rows = _bm25_rows(answer_docs)
+        terms = sorted(set(asked_rows) | set(answer_rows))
+        self._vocab = {term: row for row, term in enumerate(terms)}
+        zeros = np.zeros(len(self.entries), dtype=np.float32)
+        self._term_scores = np.stack(
+            [asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros) for w in terms]
+        ) if terms else np.zeros((0, len(self.entries)), dtype=np.float32)
+        n_docs = len(self.entries)
         doc_freq: dict[str, int] = {}
-        for terms in self._doc_terms:
-            for term in terms:
+        for asked_terms, answer_terms in zip(self._asked_terms, self._answer_terms, strict=True):
+            for term in asked_terms | answer_terms:
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         self._idf = {
             term: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()
         }
+
+    def _matched_idf(self, index: int, words: list[str]) -> float:
+        """IDF weight of the question words found in an entry (answer-only words count less)."""
+        asked, answer = self._asked_terms[index], self._answer_terms[index]
+        credit = self.thresholds.answer_credit
+        return sum(
+            self._idf[w] * (1.0 if w in asked else credit if w in answer else 0.0) for w in words
+        )
 
     @classmethod
     def from_folder(cls, content_dir: Path | str, thresholds: Thresholds | None = None) -> Searcher:
@@ -171,7 +178,7 @@ class Searcher:
                 score = float(scores[index])
                 if score <= 0 or (rank and score < t.related_ratio * top_score):
                     break
-                matched = sum(self._idf[w] for w in known if w in self._doc_terms[index])
+                matched = self._matched_idf(int(index), known)
                 if matched < t.min_matched_idf:
                     continue
                 coverage = matched / total if total else 0.0
@@ -201,6 +208,13 @@ class Searcher:
 def _compact(text: str) -> str:
     """Text without spaces and punctuation, for fuzzy comparison of whole questions."""
     return "".join(ch for ch in text if _HAS_WORD_CHAR.match(ch))
+
+
+def _bm25_rows(docs: list[list[str]]) -> dict[str, np.ndarray]:
+    """Each term's BM25 score for every document, from a bm25s index of the documents."""
+    bm25 = bm25s.BM25()
+    bm25.index([doc or ["∅"] for doc in docs], show_progress=False)
+    return {term: bm25.get_scores([term]).astype(np.float32) for term in bm25.vocab_dict if term}
 
 
 def build_searcher(content: Content, thresholds: Thresholds | None = None) -> Searcher:
