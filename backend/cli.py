@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="unit code: a department code (police, justice, …) or township:<乡镇名> "
         "(e.g. township:弥城镇); required for staff and unit_head, dispatcher defaults to center",
     )
-    invite.add_argument("--ttl-days", type=int, default=7, help="days before it expires (0: never)")
+    invite.add_argument(
+        "--ttl-days", type=int, default=7, help="days before it expires (0: never)"
+    )
 
     revoke = commands.add_parser(
         "revoke-invite", help="withdraw an unused invite code", description="Withdraw an invite."
@@ -62,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         "cases", help="list cases, newest first", description="List cases, newest first."
     )
     cases.add_argument(
-        "--status", action="append", choices=[s.value for s in CaseStatus],
+        "--status",
+        action="append",
+        choices=[s.value for s in CaseStatus],
         help="only this status (repeatable)",
     )
     cases.add_argument("--unit", help="only cases led by this unit code")
@@ -71,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "scan",
         help="run the deadline scanner once and print the counts",
-        description="Mark cases near (yellow) or past (red) their deadlines and queue 督办 notices.",
+        description="Mark cases near (yellow) or past (red) their deadlines; queue 督办 notices.",
     )
 
     serve = commands.add_parser(
@@ -90,12 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_session(
-    settings: Settings, work: Callable[..., Awaitable[int]]
-) -> int:
-    from backend.services import runtime
-
+async def _with_session(settings: Settings, work: Callable[..., Awaitable[int]]) -> int:
     from backend import migrate
+    from backend.services import runtime
 
     runtime.configure(settings)
     engine = create_engine(settings.database_url)
@@ -228,7 +229,10 @@ async def cmd_scan(settings: Settings) -> int:
             county=runtime.county(),
             tz=settings.tz,
         )
-        print(f"黄色预警 {result.yellow} 件，红色超期 {result.red} 件，超期重复督办 {result.repeated} 件。")
+        print(
+            f"黄色预警 {result.yellow} 件，红色超期 {result.red} 件，"
+            f"超期重复督办 {result.repeated} 件。"
+        )
         return 0
 
     return await _with_session(settings, work)

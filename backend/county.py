@@ -124,7 +124,7 @@ class County:
         return {name: list(t.villages) for name, t in self.township_data.items()}
 
     def units(self) -> list[Unit]:
-        """Every unit the county has: each department except ``township``, and 8 township centers."""
+        """Every unit: each department except ``township``, plus one center per township."""
         result = [
             Unit(code, code, d.name_zh, d.name_en)
             for code, d in self.departments.items()
@@ -178,7 +178,7 @@ class County:
         try:
             import classifier
 
-            category = classifier.categories().get(code)  # type: ignore[attr-defined]
+            category = classifier.categories().get(code)
         except (ImportError, AttributeError):
             category = None
         if category is None:

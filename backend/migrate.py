@@ -42,10 +42,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def _run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        untracked = (
-            MigrationContext.configure(connection).get_current_revision() is None
-            and inspect(connection).has_table("case")
-        )
+        untracked = MigrationContext.configure(
+            connection
+        ).get_current_revision() is None and inspect(connection).has_table("case")
         if untracked:
             # Made by SQLModel.metadata.create_all (tests, early installs): adopt it as head.
             command.stamp(config, "head")

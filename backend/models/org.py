@@ -19,7 +19,7 @@ class Role(StrEnum):
 
 
 class Unit(SQLModel, table=True):
-    """A department (code = department code) or a township center (code = ``township:<乡镇名>``)."""
+    """A department (code = department code) or a township center (``township:<乡镇名>``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=64)

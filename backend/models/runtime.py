@@ -1,4 +1,4 @@
-"""Operational tables: the transactional outbox, processed updates, embedded FSM storage, FAQ log."""
+"""Operational tables: outbox, processed updates, embedded FSM storage, FAQ log, code counter."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +20,7 @@ class OutboxState(StrEnum):
 class OutboxMessage(SQLModel, table=True):
     """A notification to deliver, written in the same transaction as the change that caused it.
 
-    ``kind`` names what to render (the bot owns the wording); ``payload`` holds ids and small facts.
+    ``kind`` names what to render (the bot owns the wording); ``payload`` holds ids and facts.
     The recipient is a person or a unit; ``chat_id`` is resolved when the row is written if known.
     """
 

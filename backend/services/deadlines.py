@@ -70,7 +70,7 @@ def add_working_time(
     minutes: int = 0,
     tz: str | ZoneInfo | None = DEFAULT_TZ,
 ) -> datetime:
-    """Deadline ``days`` working days after ``start`` (end of that day), plus clock hours/minutes."""
+    """End of the ``days``-th working day after ``start``, plus clock hours/minutes."""
     zone = _zone(tz)
     result = as_utc(start)
     if days > 0:

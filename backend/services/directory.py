@@ -1,4 +1,4 @@
-"""Who is who: people, units (departments and township centers), one-time invites, group binding."""
+"""Who is who: people, units (departments, township centers), one-time invites, group desks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Domain errors raised by the services; transports render ``.message`` or their own text by ``.code``."""
+"""Domain errors raised by services; transports render ``.message`` or their text for ``.code``."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ def classify(text: str, *, category_override: str | None = None) -> dict[str, An
     """The classifier's verdict as a plain dict (stored on the case with its reasons)."""
     import classifier
 
-    data = _as_dict(classifier.classify(text))  # type: ignore[attr-defined]
+    data = _as_dict(classifier.classify(text))
     if category_override:
         category = _categories().get(category_override)
         data["category"] = category_override
@@ -121,7 +121,7 @@ def _categories() -> dict[str, Any]:
     try:
         import classifier
 
-        return dict(classifier.categories())  # type: ignore[attr-defined]
+        return dict(classifier.categories())
     except (ImportError, AttributeError):
         return {}
 

@@ -3,7 +3,8 @@ them, delivered later by the bot's notifier (rate-limited, retried).
 
 Services call ``enqueue`` and never commit it themselves; the bot claims due rows with
 ``claim_batch`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several notifiers never take the
-same row) and reports back with ``mark_sent`` / ``mark_retry`` / ``mark_blocked`` / ``mark_failed``.
+same row) and reports back with ``mark_sent`` / ``mark_retry`` / ``mark_blocked`` /
+``mark_failed``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ async def enqueue(
     unit: Unit | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add a notification to the caller's transaction (no commit); a repeated dedupe key is ignored."""
+    """Add a notice to the caller's transaction (no commit); a repeated dedupe key is ignored."""
     if person is None and unit is None:
         raise ValueError("an outbox message needs a person or a unit as recipient")
     chat_id = person.telegram_id if person is not None else unit.chat_id if unit else None

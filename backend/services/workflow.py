@@ -85,8 +85,8 @@ def next_status(
 ) -> CaseStatus:
     """The one transition table: the status after ``action``, or InvalidTransition.
 
-    ``target`` picks between the legal outcomes of actions that have two (approve_return → dispatched
-    or triage; rate → closed or reopened).
+    ``target`` picks between the outcomes of actions that have two (approve_return →
+    dispatched or triage; rate → closed or reopened).
     """
     match (status, action):
         case (S.triage | S.returned, Action.dispatch):
@@ -305,7 +305,7 @@ async def rollback_keeping(session: AsyncSession, *objects: Any) -> None:
             continue
         try:
             await session.refresh(obj)
-        except Exception:  # noqa: BLE001 - the original error matters more
+        except Exception:
             return
 
 
@@ -690,7 +690,7 @@ async def approve_joint(
     unit_codes: list[str],
     now: datetime | None = None,
 ) -> Case:
-    """Dispatcher sets up joint handling: one 协办 task per assisting unit, each must 签收 its part."""
+    """Dispatcher sets up joint handling: one 协办 task per assisting unit, each 签收 its part."""
     now = _now(now)
     _require(actor, DISPATCH_ROLES)
     case = await _load(session, case_id)
@@ -915,7 +915,7 @@ async def add_attachment(
     purpose: str = "material",
     now: datetime | None = None,
 ) -> Case:
-    """Add a photo/document: the reporter adds material, involved staff add material or evidence."""
+    """A photo/document from the reporter, or material/evidence from involved staff."""
     now = _now(now)
     case = await _load(session, case_id)
     is_reporter = actor.id is not None and actor.id in (case.reporter_id, case.filed_by_id)
@@ -958,7 +958,7 @@ async def resolve(
     evidence: list[Any] | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """办结 by the lead unit; refused while a 协办 task is not done. The resident is asked to rate."""
+    """办结 by the lead unit, refused while a 协办 task is open; the resident is asked to rate."""
     now = _now(now)
     case = await _load(session, case_id)
     _require_lead_staff(actor, case)
@@ -1015,7 +1015,7 @@ async def rate(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """The reporter rates the result: 满意/基本满意 close it, 不满意 reopens it (重办) at the same unit."""
+    """The reporter rates: 满意/基本满意 close the case, 不满意 reopens it (重办) at the unit."""
     now = _now(now)
     case = await _load(session, case_id)
     if actor.id is None or actor.id != case.reporter_id:
@@ -1122,7 +1122,7 @@ async def supervise(
 async def follow(
     *, session: AsyncSession, actor: Person, case_id: int, now: datetime | None = None
 ) -> Case:
-    """关注此案: a resident with the same problem follows the case instead of filing a duplicate."""
+    """关注此案: a resident with the same problem follows the case instead of a duplicate."""
     now = _now(now)
     case = await _load(session, case_id)
     to = next_status(case.status, Action.follow)

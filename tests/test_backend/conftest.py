@@ -113,9 +113,7 @@ class World:
 
 
 @pytest.fixture
-async def world(
-    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
-) -> World:
+async def world(session_factory: async_sessionmaker[AsyncSession], session: AsyncSession) -> World:
     await directory.sync_units(session=session, county=load_county())
     units = {u.code: u for u in (await session.exec(select(Unit))).all()}
     w = World(session_factory, session, units, {})

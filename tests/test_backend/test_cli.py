@@ -22,7 +22,12 @@ def run(args: list[str], cwd: Path, db: Path) -> subprocess.CompletedProcess[str
     env.pop("REDIS_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "backend", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
 
@@ -49,7 +54,9 @@ def initialised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
-def test_township_invite_cases_and_scan(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_township_invite_cases_and_scan(
+    initialised: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     assert main(["invite", "--role", "unit_head", "--unit", "township:弥城镇"]) == 0
     assert INVITE_CODE.fullmatch(capsys.readouterr().out.strip().splitlines()[-1])

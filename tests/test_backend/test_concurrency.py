@@ -57,7 +57,9 @@ async def test_exactly_one_of_twenty_concurrent_claims_wins(world: World) -> Non
         assert row is not None and row.accepted_by_id == winner
         accepts = (
             await check.exec(
-                select(CaseEvent).where(CaseEvent.case_id == case.id, col(CaseEvent.action) == "accept")
+                select(CaseEvent).where(
+                    CaseEvent.case_id == case.id, col(CaseEvent.action) == "accept"
+                )
             )
         ).all()
         assert [e.actor_id for e in accepts] == [winner]

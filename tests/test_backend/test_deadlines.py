@@ -73,7 +73,10 @@ def test_petition_limit_in_calendar_days_moves_off_a_holiday() -> None:
 async def test_both_clocks_of_a_case_across_the_holiday(world: World) -> None:
     dispatched = local(2026, 9, 30, 10).astimezone(UTC)
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=dispatched
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=dispatched,
     )
     # 签收 clock: 1 working day from dispatch → end of 10-08.
     assert case.accept_deadline == local(2026, 10, 9)
@@ -109,7 +112,10 @@ async def warning_recipients(world: World, case: Case) -> list[tuple[str, str]]:
     units = {u.id: code for code, u in world.units.items()}
     people = {p.id: name for name, p in world.people.items()}
     return [
-        (m.payload["level"], units[m.recipient_unit_id] if m.recipient_unit_id else people[m.recipient_person_id])
+        (
+            m.payload["level"],
+            units[m.recipient_unit_id] if m.recipient_unit_id else people[m.recipient_person_id],
+        )
         for m in rows.all()
     ]
 
@@ -118,7 +124,10 @@ async def test_scanner_warns_yellow_then_red_once_each_and_repeats_red_per_worki
     world: World,
 ) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=DISPATCHED
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
     )
     scan = lambda when: scan_deadlines(session=world.session, now=when)  # noqa: E731
     assert (await scan(DISPATCHED + timedelta(hours=1))).yellow == 0
@@ -133,7 +142,9 @@ async def test_scanner_warns_yellow_then_red_once_each_and_repeats_red_per_worki
     assert (await scan(local(2026, 11, 30, 9).astimezone(UTC))).repeated == 1  # Monday
     assert (await scan(local(2026, 11, 30, 17).astimezone(UTC))).repeated == 0
     assert await warnings(world, case) == [
-        ("accept", "yellow", False), ("accept", "red", False), ("accept", "red", True),
+        ("accept", "yellow", False),
+        ("accept", "red", False),
+        ("accept", "red", True),
     ]
     recipients = await warning_recipients(world, case)
     assert recipients[:2] == [("yellow", "hrss_head"), ("yellow", "hrss")]
@@ -142,35 +153,56 @@ async def test_scanner_warns_yellow_then_red_once_each_and_repeats_red_per_worki
 
 async def test_handle_clock_warnings_go_to_the_claimer_and_heads(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=DISPATCHED
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
     )
-    case = await workflow.accept(session=world.session, actor=world["hrss_staff"], case_id=case.id, now=DISPATCHED)
+    case = await workflow.accept(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, now=DISPATCHED
+    )
     assert case.handle_deadline is not None
-    result = await scan_deadlines(session=world.session, now=case.handle_deadline + timedelta(hours=1))
+    result = await scan_deadlines(
+        session=world.session, now=case.handle_deadline + timedelta(hours=1)
+    )
     assert result.red == 1
     assert await warnings(world, case) == [("handle", "red", False)]
     assert await warning_recipients(world, case) == [
-        ("red", "hrss_staff"), ("red", "hrss_head"), ("red", "center"),
+        ("red", "hrss_staff"),
+        ("red", "hrss_head"),
+        ("red", "center"),
     ]
 
 
 async def test_an_approved_extension_clears_the_warning(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=DISPATCHED
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
     )
-    case = await workflow.accept(session=world.session, actor=world["hrss_staff"], case_id=case.id, now=DISPATCHED)
+    case = await workflow.accept(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, now=DISPATCHED
+    )
     assert case.handle_deadline is not None
     late = case.handle_deadline - timedelta(hours=20)
     assert (await scan_deadlines(session=world.session, now=late)).yellow == 1
-    await workflow.request_extension(session=world.session, actor=world["hrss_staff"], case_id=case.id, days=5, reason="等鉴定")
-    case = await workflow.decide_extension(session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True)
+    await workflow.request_extension(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, days=5, reason="等鉴定"
+    )
+    case = await workflow.decide_extension(
+        session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True
+    )
     assert case.handle_warning == ""
     assert (await scan_deadlines(session=world.session, now=late)).yellow == 0
 
 
 async def test_two_scanners_at_once_warn_only_once(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=DISPATCHED
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
     )
     overdue = local(2026, 11, 27, 9).astimezone(UTC)
 
@@ -187,7 +219,12 @@ async def test_two_scanners_at_once_warn_only_once(world: World) -> None:
 @pytest.mark.parametrize("fraction_hours", [1, 20])
 async def test_no_warning_early_in_the_window(world: World, fraction_hours: int) -> None:
     await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=DISPATCHED
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
     )
-    result = await scan_deadlines(session=world.session, now=DISPATCHED + timedelta(hours=fraction_hours))
+    result = await scan_deadlines(
+        session=world.session, now=DISPATCHED + timedelta(hours=fraction_hours)
+    )
     assert (result.yellow, result.red) == (0, 0)

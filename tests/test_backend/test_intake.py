@@ -18,14 +18,18 @@ from .conftest import T0, World
 
 async def outbox_kinds(world: World, case: Case) -> list[str]:
     rows = await world.session.exec(
-        select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(col(OutboxMessage.id))
+        select(OutboxMessage)
+        .where(OutboxMessage.case_id == case.id)
+        .order_by(col(OutboxMessage.id))
     )
     return [m.kind for m in rows.all()]
 
 
 async def test_report_is_dispatched_to_the_owning_unit_with_reasons(world: World) -> None:
     draft = ReportDraft(
-        text="老板欠薪三个月不给", township="弥城镇", contact_phone="13812345678",
+        text="老板欠薪三个月不给",
+        township="弥城镇",
+        contact_phone="13812345678",
         attachments=[AttachmentIn("photo", "file-1")],
     )
     case = await intake.submit_report(
@@ -37,7 +41,9 @@ async def test_report_is_dispatched_to_the_owning_unit_with_reasons(world: World
     assert case.classification["reasons"] == ["关键词：欠薪"]
     assert case.accept_deadline is not None and case.accept_deadline > T0
     assert re.fullmatch(r"MD20261125-0001", case.code)
-    events = (await world.session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))).all()
+    events = (
+        await world.session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))
+    ).all()
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("submit", None, "dispatched")
     ]
@@ -48,7 +54,10 @@ async def test_report_is_dispatched_to_the_owning_unit_with_reasons(world: World
 
 async def test_abstaining_classifier_sends_the_report_to_center_triage(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="有个事情想问问"), now=T0
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="有个事情想问问"),
+        now=T0,
     )
     assert case.status == CaseStatus.triage
     assert case.lead_unit_id == world.units["center"].id
@@ -58,15 +67,20 @@ async def test_abstaining_classifier_sends_the_report_to_center_triage(world: Wo
 
 async def test_township_department_goes_to_the_reporters_township_center(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"],
-        draft=ReportDraft(text="邻居家滴水", township="弥城镇"), now=T0,
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="邻居家滴水", township="弥城镇"),
+        now=T0,
     )
     assert case.lead_unit_id == world.units["township:弥城镇"].id
 
 
 async def test_red_risk_alerts_the_center_at_once_even_when_routed(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"], draft=ReportDraft(text="有人拿刀砍人"), now=T0
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="有人拿刀砍人"),
+        now=T0,
     )
     assert case.status == CaseStatus.dispatched
     assert case.risk_level == "red"
@@ -80,8 +94,10 @@ async def test_case_codes_follow_the_daily_sequence_and_restart_each_local_day(
     codes = []
     for hours in (0, 1, 15):  # 15h after 10:00 local is the next local day
         case = await intake.submit_report(
-            session=world.session, reporter=world["resident"],
-            draft=ReportDraft(text=f"欠薪 {hours}"), now=T0 + timedelta(hours=hours),
+            session=world.session,
+            reporter=world["resident"],
+            draft=ReportDraft(text=f"欠薪 {hours}"),
+            now=T0 + timedelta(hours=hours),
         )
         codes.append(case.code)
     assert codes == ["MD20261125-0001", "MD20261125-0002", "MD20261126-0001"]
@@ -89,10 +105,15 @@ async def test_case_codes_follow_the_daily_sequence_and_restart_each_local_day(
 
 async def test_grid_worker_records_a_dispute_resolved_on_the_spot(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["grid"],
+        session=world.session,
+        reporter=world["grid"],
         draft=ReportDraft(
-            text="邻居两家为滴水吵架", township="弥城镇", on_behalf=True, grid_resolved=True,
-            grid_action_text="现场调解，双方同意改排水沟", grid_task_code="A2",
+            text="邻居两家为滴水吵架",
+            township="弥城镇",
+            on_behalf=True,
+            grid_resolved=True,
+            grid_action_text="现场调解，双方同意改排水沟",
+            grid_task_code="A2",
         ),
         now=T0,
     )
@@ -101,14 +122,17 @@ async def test_grid_worker_records_a_dispute_resolved_on_the_spot(world: World) 
     assert case.filed_by_id == world["grid"].id
     assert case.closed_at == T0
     assert await outbox_kinds(world, case) == []
-    events = (await world.session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))).all()
+    events = (
+        await world.session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))
+    ).all()
     assert [e.action for e in events] == ["grid_resolved"]
 
 
 async def test_resident_cannot_record_a_grid_resolution(world: World) -> None:
     with pytest.raises(NotAllowed):
         await intake.submit_report(
-            session=world.session, reporter=world["resident"],
+            session=world.session,
+            reporter=world["resident"],
             draft=ReportDraft(text="邻居吵架", grid_resolved=True, grid_action_text="调解了"),
         )
     assert (await world.session.exec(select(Case))).all() == []
@@ -123,8 +147,11 @@ async def test_empty_report_is_refused(world: World) -> None:
 
 async def test_anonymous_report_keeps_no_contact_details(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"],
-        draft=ReportDraft(text="欠薪", anonymous=True, contact_name="张三", contact_phone="13800000000"),
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(
+            text="欠薪", anonymous=True, contact_name="张三", contact_phone="13800000000"
+        ),
         now=T0,
     )
     assert (case.contact_name, case.contact_phone) == (None, None)
@@ -132,8 +159,10 @@ async def test_anonymous_report_keeps_no_contact_details(world: World) -> None:
 
 async def test_category_override_routes_to_that_categorys_department(world: World) -> None:
     case = await intake.submit_report(
-        session=world.session, reporter=world["resident"],
-        draft=ReportDraft(text="想咨询一个法律问题", category_override="C10"), now=T0,
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="想咨询一个法律问题", category_override="C10"),
+        now=T0,
     )
     assert (case.category, case.lead_unit_id) == ("C10", world.units["justice"].id)
 
@@ -149,17 +178,31 @@ def test_preview_shows_where_a_report_goes_and_the_safety_alert() -> None:
 
 async def test_similar_open_cases_are_found_in_the_same_village(world: World) -> None:
     first = await intake.submit_report(
-        session=world.session, reporter=world["resident"],
-        draft=ReportDraft(text="工地老板欠薪三个月了", township="弥城镇", village="西山村"), now=T0,
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="工地老板欠薪三个月了", township="弥城镇", village="西山村"),
+        now=T0,
     )
     found = await intake.find_similar_open_cases(
-        session=world.session, text="工地老板欠薪三个月", category="D08", township="弥城镇",
-        village="西山村", latitude=None, longitude=None, now=T0,
+        session=world.session,
+        text="工地老板欠薪三个月",
+        category="D08",
+        township="弥城镇",
+        village="西山村",
+        latitude=None,
+        longitude=None,
+        now=T0,
     )
     assert [c.id for c in found] == [first.id]
     elsewhere = await intake.find_similar_open_cases(
-        session=world.session, text="工地老板欠薪三个月", category="D08", township="红岩镇",
-        village="八家村", latitude=None, longitude=None, now=T0,
+        session=world.session,
+        text="工地老板欠薪三个月",
+        category="D08",
+        township="红岩镇",
+        village="八家村",
+        latitude=None,
+        longitude=None,
+        now=T0,
     )
     assert elsewhere == []
 
@@ -169,5 +212,7 @@ async def test_following_a_case_counts_one_more_reporter_once(world: World) -> N
         session=world.session, reporter=world["resident"], draft=ReportDraft(text="欠薪"), now=T0
     )
     for _ in range(2):
-        case = await intake.follow_case(session=world.session, person=world["neighbour"], case_code=case.code)
+        case = await intake.follow_case(
+            session=world.session, person=world["neighbour"], case_code=case.code
+        )
     assert case.reporter_count == 2

@@ -35,7 +35,9 @@ async def new_case(world: World, text: str = "老板欠薪三个月") -> Case:
 
 async def accepted_case(world: World) -> Case:
     case = await new_case(world)
-    return await workflow.accept(session=world.session, actor=world["hrss_staff"], case_id=case.id, now=T0)
+    return await workflow.accept(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, now=T0
+    )
 
 
 async def events(world: World, case: Case) -> list[tuple[str, str | None, str | None]]:
@@ -81,7 +83,10 @@ async def test_staff_of_the_lead_unit_accepts_and_the_handling_clock_starts(worl
     case = await new_case(world)
     mark = await last_outbox_id(world)
     case = await workflow.accept(
-        session=world.session, actor=world["hrss_staff"], case_id=case.id, now=T0 + timedelta(hours=1)
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        now=T0 + timedelta(hours=1),
     )
     assert case.status == S.accepted
     assert case.accepted_by_id == world["hrss_staff"].id
@@ -106,16 +111,24 @@ async def test_staff_of_another_unit_cannot_accept(world: World) -> None:
 
 
 @pytest.mark.parametrize("who", ["resident", "grid", "supervisor"])
-async def test_people_without_a_staff_role_cannot_press_staff_buttons(world: World, who: str) -> None:
+async def test_people_without_a_staff_role_cannot_press_staff_buttons(
+    world: World, who: str
+) -> None:
     case = await new_case(world)
     actor = world[who]
     for action in (
         workflow.accept(session=world.session, actor=actor, case_id=case.id),
-        workflow.return_case(session=world.session, actor=actor, case_id=case.id, reason_code="其他", text="x"),
+        workflow.return_case(
+            session=world.session, actor=actor, case_id=case.id, reason_code="其他", text="x"
+        ),
         workflow.resolve(session=world.session, actor=actor, case_id=case.id, result_text="好了"),
-        workflow.request_extension(session=world.session, actor=actor, case_id=case.id, days=3, reason="x"),
+        workflow.request_extension(
+            session=world.session, actor=actor, case_id=case.id, days=3, reason="x"
+        ),
         workflow.dispatch(session=world.session, actor=actor, case_id=case.id, unit_code="police"),
-        workflow.approve_joint(session=world.session, actor=actor, case_id=case.id, unit_codes=["police"]),
+        workflow.approve_joint(
+            session=world.session, actor=actor, case_id=case.id, unit_codes=["police"]
+        ),
     ):
         with pytest.raises(NotAllowed):
             await action
@@ -132,11 +145,17 @@ async def test_unknown_case_is_not_found(world: World) -> None:
 # --------------------------------------------------------------------------- dispatch / triage
 
 
-async def test_dispatcher_dispatches_a_triaged_case_and_the_accept_clock_starts(world: World) -> None:
+async def test_dispatcher_dispatches_a_triaged_case_and_the_accept_clock_starts(
+    world: World,
+) -> None:
     case = await new_case(world, "想问个事")
     assert case.status == S.triage
     case = await workflow.dispatch(
-        session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="justice", now=T0
+        session=world.session,
+        actor=world["dispatcher"],
+        case_id=case.id,
+        unit_code="justice",
+        now=T0,
     )
     assert (case.status, case.lead_unit_id) == (S.dispatched, world.units["justice"].id)
     assert case.accept_deadline is not None
@@ -146,7 +165,9 @@ async def test_dispatcher_dispatches_a_triaged_case_and_the_accept_clock_starts(
 async def test_dispatch_of_a_case_already_at_a_unit_is_refused(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(InvalidTransition):
-        await workflow.dispatch(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="police")
+        await workflow.dispatch(
+            session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="police"
+        )
 
 
 # --------------------------------------------------------------------------- return (退单)
@@ -155,9 +176,21 @@ async def test_dispatch_of_a_case_already_at_a_unit_is_refused(world: World) -> 
 async def test_return_needs_a_known_reason_and_a_text(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(ValidationFailed):
-        await workflow.return_case(session=world.session, actor=world["hrss_staff"], case_id=case.id, reason_code="不想办", text="x")
+        await workflow.return_case(
+            session=world.session,
+            actor=world["hrss_staff"],
+            case_id=case.id,
+            reason_code="不想办",
+            text="x",
+        )
     with pytest.raises(ValidationFailed):
-        await workflow.return_case(session=world.session, actor=world["hrss_staff"], case_id=case.id, reason_code="职能交叉", text=" ")
+        await workflow.return_case(
+            session=world.session,
+            actor=world["hrss_staff"],
+            case_id=case.id,
+            reason_code="职能交叉",
+            text=" ",
+        )
     assert (await fresh(world, case)).status == S.dispatched
 
 
@@ -165,54 +198,99 @@ async def test_return_goes_to_the_center_and_approval_sends_it_elsewhere(world: 
     case = await new_case(world)
     mark = await last_outbox_id(world)
     case = await workflow.return_case(
-        session=world.session, actor=world["hrss_staff"], case_id=case.id,
-        reason_code="职能交叉", text="属于工程款纠纷", now=T0,
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        reason_code="职能交叉",
+        text="属于工程款纠纷",
+        now=T0,
     )
     assert (case.status, case.return_count, case.accept_deadline) == (S.returned, 1, None)
     assert await notices(world, case, mark) == [("return_request", "center")]
     mark = await last_outbox_id(world)
     case = await workflow.approve_return(
-        session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="justice", now=T0
+        session=world.session,
+        actor=world["dispatcher"],
+        case_id=case.id,
+        unit_code="justice",
+        now=T0,
     )
     assert (case.status, case.lead_unit_id) == (S.dispatched, world.units["justice"].id)
-    assert await notices(world, case, mark) == [("case_card", "justice"), ("staff_notice", "hrss_staff")]
+    assert await notices(world, case, mark) == [
+        ("case_card", "justice"),
+        ("staff_notice", "hrss_staff"),
+    ]
 
 
 async def test_approved_return_without_a_unit_goes_back_to_triage(world: World) -> None:
     case = await new_case(world)
-    await workflow.return_case(session=world.session, actor=world["hrss_staff"], case_id=case.id, reason_code="其他", text="不清楚")
-    case = await workflow.approve_return(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code=None)
+    await workflow.return_case(
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        reason_code="其他",
+        text="不清楚",
+    )
+    case = await workflow.approve_return(
+        session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code=None
+    )
     assert (case.status, case.lead_unit_id) == (S.triage, world.units["center"].id)
 
 
 async def test_overruled_return_goes_back_to_the_same_unit_with_a_new_clock(world: World) -> None:
     case = await new_case(world)
-    await workflow.return_case(session=world.session, actor=world["hrss_staff"], case_id=case.id, reason_code="其他", text="不归我们")
+    await workflow.return_case(
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        reason_code="其他",
+        text="不归我们",
+    )
     mark = await last_outbox_id(world)
     case = await workflow.overrule_return(
-        session=world.session, actor=world["dispatcher"], case_id=case.id, note="欠薪归人社",
+        session=world.session,
+        actor=world["dispatcher"],
+        case_id=case.id,
+        note="欠薪归人社",
         now=T0 + timedelta(days=1),
     )
     assert (case.status, case.lead_unit_id) == (S.dispatched, world.units["hrss"].id)
     assert case.dispatched_at == T0 + timedelta(days=1)
-    assert await notices(world, case, mark) == [("case_card", "hrss"), ("staff_notice", "hrss_staff")]
+    assert await notices(world, case, mark) == [
+        ("case_card", "hrss"),
+        ("staff_notice", "hrss_staff"),
+    ]
 
 
 async def test_staff_cannot_approve_their_own_return(world: World) -> None:
     case = await new_case(world)
-    await workflow.return_case(session=world.session, actor=world["hrss_staff"], case_id=case.id, reason_code="其他", text="x")
+    await workflow.return_case(
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        reason_code="其他",
+        text="x",
+    )
     with pytest.raises(NotAllowed):
-        await workflow.approve_return(session=world.session, actor=world["hrss_staff"], case_id=case.id, unit_code="police")
+        await workflow.approve_return(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, unit_code="police"
+        )
     with pytest.raises(NotAllowed):
-        await workflow.overrule_return(session=world.session, actor=world["hrss_head"], case_id=case.id, note="x")
+        await workflow.overrule_return(
+            session=world.session, actor=world["hrss_head"], case_id=case.id, note="x"
+        )
 
 
 async def test_approve_return_of_a_case_not_returned_is_refused(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(InvalidTransition):
-        await workflow.approve_return(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="police")
+        await workflow.approve_return(
+            session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="police"
+        )
     with pytest.raises(InvalidTransition):
-        await workflow.overrule_return(session=world.session, actor=world["dispatcher"], case_id=case.id, note="x")
+        await workflow.overrule_return(
+            session=world.session, actor=world["dispatcher"], case_id=case.id, note="x"
+        )
 
 
 # --------------------------------------------------------------------------- transfer
@@ -222,21 +300,50 @@ async def test_transfer_moves_the_case_and_tells_the_resident(world: World) -> N
     case = await accepted_case(world)
     mark = await last_outbox_id(world)
     case = await workflow.transfer(
-        session=world.session, actor=world["hrss_staff"], case_id=case.id, unit_code="housing",
-        reason="工程项目欠薪", now=T0,
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        unit_code="housing",
+        reason="工程项目欠薪",
+        now=T0,
     )
-    assert (case.status, case.lead_unit_id, case.accepted_by_id) == (S.dispatched, world.units["housing"].id, None)
-    assert await notices(world, case, mark) == [("case_card", "housing"), ("case_update", "resident")]
+    assert (case.status, case.lead_unit_id, case.accepted_by_id) == (
+        S.dispatched,
+        world.units["housing"].id,
+        None,
+    )
+    assert await notices(world, case, mark) == [
+        ("case_card", "housing"),
+        ("case_update", "resident"),
+    ]
 
 
 async def test_transfer_refusals(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(NotAllowed):
-        await workflow.transfer(session=world.session, actor=world["police_staff"], case_id=case.id, unit_code="housing", reason="x")
+        await workflow.transfer(
+            session=world.session,
+            actor=world["police_staff"],
+            case_id=case.id,
+            unit_code="housing",
+            reason="x",
+        )
     with pytest.raises(ValidationFailed):
-        await workflow.transfer(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="hrss", reason="x")
+        await workflow.transfer(
+            session=world.session,
+            actor=world["dispatcher"],
+            case_id=case.id,
+            unit_code="hrss",
+            reason="x",
+        )
     with pytest.raises(ValidationFailed):
-        await workflow.transfer(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_code="housing", reason="")
+        await workflow.transfer(
+            session=world.session,
+            actor=world["dispatcher"],
+            case_id=case.id,
+            unit_code="housing",
+            reason="",
+        )
 
 
 # --------------------------------------------------------------------------- joint handling (联办)
@@ -246,33 +353,59 @@ async def test_joint_case_resolves_only_when_every_assisting_task_is_done(world:
     case = await accepted_case(world)
     mark = await last_outbox_id(world)
     await workflow.request_joint(
-        session=world.session, actor=world["hrss_staff"], case_id=case.id,
-        unit_codes=["housing", "justice", "hrss"], reason="工程欠薪需住建配合",
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        unit_codes=["housing", "justice", "hrss"],
+        reason="工程欠薪需住建配合",
     )
     assert await notices(world, case, mark) == [("joint_request", "center")]
     mark = await last_outbox_id(world)
     await workflow.approve_joint(
-        session=world.session, actor=world["dispatcher"], case_id=case.id, unit_codes=["housing", "justice"]
+        session=world.session,
+        actor=world["dispatcher"],
+        case_id=case.id,
+        unit_codes=["housing", "justice"],
     )
     assert await notices(world, case, mark) == [
-        ("joint_task", "housing"), ("joint_task", "justice"), ("staff_notice", "hrss_staff"),
+        ("joint_task", "housing"),
+        ("joint_task", "justice"),
+        ("staff_notice", "hrss_staff"),
     ]
     tasks = (await world.session.exec(select(CaseTask).where(CaseTask.case_id == case.id))).all()
     assert {t.status for t in tasks} == {TaskStatus.pending}
 
     with pytest.raises(InvalidTransition) as err:
-        await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清")
+        await workflow.resolve(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清"
+        )
     assert err.value.code == "tasks_pending"
     with pytest.raises(InvalidTransition):  # must 签收 the task first
-        await workflow.complete_task(session=world.session, actor=world["housing_staff"], case_id=case.id, result_text="x")
+        await workflow.complete_task(
+            session=world.session, actor=world["housing_staff"], case_id=case.id, result_text="x"
+        )
 
     for who in ("housing_staff", "justice_staff"):
         await workflow.accept(session=world.session, actor=world[who], case_id=case.id)
-    await workflow.complete_task(session=world.session, actor=world["housing_staff"], case_id=case.id, result_text="已督促总包")
+    await workflow.complete_task(
+        session=world.session,
+        actor=world["housing_staff"],
+        case_id=case.id,
+        result_text="已督促总包",
+    )
     with pytest.raises(InvalidTransition):
-        await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清")
-    await workflow.complete_task(session=world.session, actor=world["justice_staff"], case_id=case.id, result_text="已法律援助")
-    case = await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清")
+        await workflow.resolve(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清"
+        )
+    await workflow.complete_task(
+        session=world.session,
+        actor=world["justice_staff"],
+        case_id=case.id,
+        result_text="已法律援助",
+    )
+    case = await workflow.resolve(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已结清"
+    )
     assert case.status == S.resolved
     actions = [a for a, _, _ in await events(world, case)]
     assert actions.count("accept_task") == 2 and actions.count("complete_task") == 2
@@ -281,16 +414,26 @@ async def test_joint_case_resolves_only_when_every_assisting_task_is_done(world:
 async def test_unit_without_a_task_cannot_complete_one(world: World) -> None:
     case = await accepted_case(world)
     with pytest.raises(NotAllowed):
-        await workflow.complete_task(session=world.session, actor=world["police_staff"], case_id=case.id, result_text="x")
+        await workflow.complete_task(
+            session=world.session, actor=world["police_staff"], case_id=case.id, result_text="x"
+        )
 
 
 async def test_joint_request_refusals(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(InvalidTransition):  # not yet accepted
-        await workflow.request_joint(session=world.session, actor=world["hrss_staff"], case_id=case.id, unit_codes=["housing"], reason="x")
+        await workflow.request_joint(
+            session=world.session,
+            actor=world["hrss_staff"],
+            case_id=case.id,
+            unit_codes=["housing"],
+            reason="x",
+        )
     case = await accepted_case(world)
     with pytest.raises(ValidationFailed):  # only the lead unit named
-        await workflow.approve_joint(session=world.session, actor=world["dispatcher"], case_id=case.id, unit_codes=["hrss"])
+        await workflow.approve_joint(
+            session=world.session, actor=world["dispatcher"], case_id=case.id, unit_codes=["hrss"]
+        )
 
 
 # --------------------------------------------------------------------------- extension (延期)
@@ -299,54 +442,104 @@ async def test_joint_request_refusals(world: World) -> None:
 async def test_approved_extension_moves_the_deadline_and_tells_the_resident(world: World) -> None:
     case = await accepted_case(world)
     old = case.handle_deadline
-    await workflow.request_extension(session=world.session, actor=world["hrss_staff"], case_id=case.id, days=5, reason="等待鉴定")
+    await workflow.request_extension(
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        days=5,
+        reason="等待鉴定",
+    )
     with pytest.raises(InvalidTransition):  # one request at a time
-        await workflow.request_extension(session=world.session, actor=world["hrss_staff"], case_id=case.id, days=2, reason="x")
+        await workflow.request_extension(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, days=2, reason="x"
+        )
     mark = await last_outbox_id(world)
-    case = await workflow.decide_extension(session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True)
+    case = await workflow.decide_extension(
+        session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True
+    )
     assert case.handle_deadline is not None and old is not None and case.handle_deadline > old
     assert (case.extension_count, case.extension_requested_until) == (1, None)
-    assert await notices(world, case, mark) == [("case_update", "resident"), ("staff_notice", "hrss_staff")]
+    assert await notices(world, case, mark) == [
+        ("case_update", "resident"),
+        ("staff_notice", "hrss_staff"),
+    ]
 
 
 async def test_denied_extension_keeps_the_deadline(world: World) -> None:
     case = await accepted_case(world)
     old = case.handle_deadline
-    await workflow.request_extension(session=world.session, actor=world["hrss_staff"], case_id=case.id, days=5, reason="等待鉴定")
-    case = await workflow.decide_extension(session=world.session, actor=world["dispatcher"], case_id=case.id, approve=False, note="请抓紧")
+    await workflow.request_extension(
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        days=5,
+        reason="等待鉴定",
+    )
+    case = await workflow.decide_extension(
+        session=world.session,
+        actor=world["dispatcher"],
+        case_id=case.id,
+        approve=False,
+        note="请抓紧",
+    )
     assert (case.handle_deadline, case.extension_count) == (old, 0)
     with pytest.raises(InvalidTransition):  # nothing left to decide
-        await workflow.decide_extension(session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True)
+        await workflow.decide_extension(
+            session=world.session, actor=world["dispatcher"], case_id=case.id, approve=True
+        )
 
 
 async def test_extension_days_are_bounded(world: World) -> None:
     case = await accepted_case(world)
     with pytest.raises(ValidationFailed):
-        await workflow.request_extension(session=world.session, actor=world["hrss_staff"], case_id=case.id, days=0, reason="x")
+        await workflow.request_extension(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, days=0, reason="x"
+        )
 
 
-# --------------------------------------------------------------------------- notes, attachments, 督办
+# ------------------------------------------------------------------- notes, attachments, 督办
 
 
 async def test_notes_and_attachments_by_involved_people_only(world: World) -> None:
     case = await new_case(world)
-    await workflow.add_note(session=world.session, actor=world["hrss_staff"], case_id=case.id, text="已电话联系")
-    await workflow.add_note(session=world.session, actor=world["dispatcher"], case_id=case.id, text="关注")
-    await workflow.add_attachment(session=world.session, actor=world["resident"], case_id=case.id, kind="photo", file_id="f2")
+    await workflow.add_note(
+        session=world.session, actor=world["hrss_staff"], case_id=case.id, text="已电话联系"
+    )
+    await workflow.add_note(
+        session=world.session, actor=world["dispatcher"], case_id=case.id, text="关注"
+    )
+    await workflow.add_attachment(
+        session=world.session, actor=world["resident"], case_id=case.id, kind="photo", file_id="f2"
+    )
     with pytest.raises(NotAllowed):
-        await workflow.add_note(session=world.session, actor=world["police_staff"], case_id=case.id, text="x")
+        await workflow.add_note(
+            session=world.session, actor=world["police_staff"], case_id=case.id, text="x"
+        )
     with pytest.raises(NotAllowed):
-        await workflow.add_attachment(session=world.session, actor=world["neighbour"], case_id=case.id, kind="photo", file_id="f3")
+        await workflow.add_attachment(
+            session=world.session,
+            actor=world["neighbour"],
+            case_id=case.id,
+            kind="photo",
+            file_id="f3",
+        )
     assert [a for a, _, _ in await events(world, case)] == ["submit", "note", "note", "attachment"]
 
 
 async def test_supervision_reaches_the_unit_and_its_heads(world: World) -> None:
     case = await new_case(world)
     mark = await last_outbox_id(world)
-    await workflow.supervise(session=world.session, actor=world["supervisor"], case_id=case.id, note="请今天签收")
-    assert await notices(world, case, mark) == [("supervision", "hrss"), ("supervision", "hrss_head")]
+    await workflow.supervise(
+        session=world.session, actor=world["supervisor"], case_id=case.id, note="请今天签收"
+    )
+    assert await notices(world, case, mark) == [
+        ("supervision", "hrss"),
+        ("supervision", "hrss_head"),
+    ]
     with pytest.raises(NotAllowed):
-        await workflow.supervise(session=world.session, actor=world["hrss_head"], case_id=case.id, note="x")
+        await workflow.supervise(
+            session=world.session, actor=world["hrss_head"], case_id=case.id, note="x"
+        )
 
 
 # --------------------------------------------------------------------------- resolve, rate, close
@@ -356,14 +549,27 @@ async def test_resolve_asks_the_resident_to_rate_and_satisfied_closes(world: Wor
     case = await accepted_case(world)
     mark = await last_outbox_id(world)
     case = await workflow.resolve(
-        session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="工资已结清",
+        session=world.session,
+        actor=world["hrss_staff"],
+        case_id=case.id,
+        result_text="工资已结清",
         evidence=[AttachmentIn("photo", "receipt")],
     )
     assert (case.status, case.result_text) == (S.resolved, "工资已结清")
-    assert await notices(world, case, mark) == [("case_update", "resident"), ("rating_request", "resident")]
+    assert await notices(world, case, mark) == [
+        ("case_update", "resident"),
+        ("rating_request", "resident"),
+    ]
     with pytest.raises(NotAllowed):
-        await workflow.rate(session=world.session, actor=world["neighbour"], case_id=case.id, score="satisfied")
-    case = await workflow.rate(session=world.session, actor=world["resident"], case_id=case.id, score=RatingScore.basically_satisfied)
+        await workflow.rate(
+            session=world.session, actor=world["neighbour"], case_id=case.id, score="satisfied"
+        )
+    case = await workflow.rate(
+        session=world.session,
+        actor=world["resident"],
+        case_id=case.id,
+        score=RatingScore.basically_satisfied,
+    )
     assert case.status == S.closed and case.closed_at is not None
     assert len((await world.session.exec(select(Rating))).all()) == 1
 
@@ -371,45 +577,77 @@ async def test_resolve_asks_the_resident_to_rate_and_satisfied_closes(world: Wor
 async def test_unsatisfied_reopens_at_the_same_unit_and_counts(world: World) -> None:
     case = await accepted_case(world)
     for round_ in (1, 2):
-        await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已处理")
+        await workflow.resolve(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="已处理"
+        )
         mark = await last_outbox_id(world)
-        case = await workflow.rate(session=world.session, actor=world["resident"], case_id=case.id, score="unsatisfied", reason="钱没拿到")
-        assert (case.status, case.reopen_count, case.lead_unit_id) == (S.reopened, round_, world.units["hrss"].id)
+        case = await workflow.rate(
+            session=world.session,
+            actor=world["resident"],
+            case_id=case.id,
+            score="unsatisfied",
+            reason="钱没拿到",
+        )
+        assert (case.status, case.reopen_count, case.lead_unit_id) == (
+            S.reopened,
+            round_,
+            world.units["hrss"].id,
+        )
         assert case.accepted_by_id is None and case.accept_deadline is not None
         assert await notices(world, case, mark) == [
-            ("unsatisfied", "center"), ("case_card", "hrss"), ("case_update", "resident"),
+            ("unsatisfied", "center"),
+            ("case_card", "hrss"),
+            ("case_update", "resident"),
         ]
-        case = await workflow.accept(session=world.session, actor=world["hrss_staff2"], case_id=case.id)
+        case = await workflow.accept(
+            session=world.session, actor=world["hrss_staff2"], case_id=case.id
+        )
 
 
 async def test_resolve_refusals(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(InvalidTransition):  # not accepted yet
-        await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="x")
+        await workflow.resolve(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="x"
+        )
     case = await workflow.accept(session=world.session, actor=world["hrss_staff"], case_id=case.id)
     with pytest.raises(ValidationFailed):
-        await workflow.resolve(session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text="")
+        await workflow.resolve(
+            session=world.session, actor=world["hrss_staff"], case_id=case.id, result_text=""
+        )
     with pytest.raises(NotAllowed):
-        await workflow.resolve(session=world.session, actor=world["police_staff"], case_id=case.id, result_text="x")
+        await workflow.resolve(
+            session=world.session, actor=world["police_staff"], case_id=case.id, result_text="x"
+        )
     with pytest.raises(InvalidTransition):  # not resolved yet
-        await workflow.rate(session=world.session, actor=world["resident"], case_id=case.id, score="satisfied")
+        await workflow.rate(
+            session=world.session, actor=world["resident"], case_id=case.id, score="satisfied"
+        )
 
 
 async def test_closed_case_refuses_every_action(world: World) -> None:
     case = await new_case(world)
-    case = await workflow.close(session=world.session, actor=world["supervisor"], case_id=case.id, reason="群众撤回")
+    case = await workflow.close(
+        session=world.session, actor=world["supervisor"], case_id=case.id, reason="群众撤回"
+    )
     assert case.status == S.closed
     staff, disp = world["hrss_staff"], world["dispatcher"]
     attempts = [
         workflow.accept(session=world.session, actor=staff, case_id=case.id),
-        workflow.return_case(session=world.session, actor=staff, case_id=case.id, reason_code="其他", text="x"),
-        workflow.transfer(session=world.session, actor=disp, case_id=case.id, unit_code="police", reason="x"),
+        workflow.return_case(
+            session=world.session, actor=staff, case_id=case.id, reason_code="其他", text="x"
+        ),
+        workflow.transfer(
+            session=world.session, actor=disp, case_id=case.id, unit_code="police", reason="x"
+        ),
         workflow.add_note(session=world.session, actor=staff, case_id=case.id, text="x"),
         workflow.resolve(session=world.session, actor=staff, case_id=case.id, result_text="x"),
         workflow.close(session=world.session, actor=disp, case_id=case.id, reason="x"),
         workflow.supervise(session=world.session, actor=disp, case_id=case.id, note="x"),
         workflow.dispatch(session=world.session, actor=disp, case_id=case.id, unit_code="police"),
-        workflow.rate(session=world.session, actor=world["resident"], case_id=case.id, score="satisfied"),
+        workflow.rate(
+            session=world.session, actor=world["resident"], case_id=case.id, score="satisfied"
+        ),
     ]
     for attempt in attempts:
         with pytest.raises(InvalidTransition):
@@ -420,7 +658,9 @@ async def test_closed_case_refuses_every_action(world: World) -> None:
 async def test_only_center_roles_close(world: World) -> None:
     case = await new_case(world)
     with pytest.raises(NotAllowed):
-        await workflow.close(session=world.session, actor=world["hrss_head"], case_id=case.id, reason="x")
+        await workflow.close(
+            session=world.session, actor=world["hrss_head"], case_id=case.id, reason="x"
+        )
 
 
 # --------------------------------------------------------------------------- the table itself
@@ -460,9 +700,13 @@ async def test_failure_after_the_outbox_write_rolls_back_the_change_too(
     async with world.factory() as other:
         row = await other.get(Case, case_id)
         assert row is not None and (row.status, row.accepted_by_id) == (S.dispatched, None)
-        rows = (await other.exec(select(OutboxMessage).where(col(OutboxMessage.id) > before_outbox))).all()
+        rows = (
+            await other.exec(select(OutboxMessage).where(col(OutboxMessage.id) > before_outbox))
+        ).all()
         assert rows == []
-        actions = (await other.exec(select(CaseEvent.action).where(CaseEvent.case_id == case_id))).all()
+        actions = (
+            await other.exec(select(CaseEvent.action).where(CaseEvent.case_id == case_id))
+        ).all()
         assert list(actions) == ["submit"]
     # The caller's objects were reloaded: the same session and actor work afterwards.
     assert world["hrss_staff"].role == "staff"

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 21:36:47.091202
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import backend.models.base
