@@ -77,7 +77,9 @@ def _text(path: Path, entry_id: str | None, raw: dict[str, Any], key: str) -> st
 
 def _laws(path: Path, entry_id: str, raw: Any) -> tuple[LawRef, ...]:
     if not isinstance(raw, list) or not raw:
-        raise ContentError(path, "'laws' must be a non-empty list of {law, articles, version}", entry_id)
+        raise ContentError(
+            path, "'laws' must be a non-empty list of {law, articles, version}", entry_id
+        )
     refs = []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("law"), str) or not item["law"]:
@@ -89,16 +91,22 @@ def _laws(path: Path, entry_id: str, raw: Any) -> tuple[LawRef, ...]:
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in articles)
         ):
             raise ContentError(
-                path, f"law '{item['law']}': 'articles' must be a list of article numbers", entry_id
+                path,
+                f"law '{item['law']}': 'articles' must be a list of article numbers",
+                entry_id,
             )
         version = item.get("version")
         if isinstance(version, dt.date):
             version = version.isoformat()
         if not isinstance(version, str) or not re.match(r"^\d{4}(-\d{2}-\d{2})?$", version):
             raise ContentError(
-                path, f"law '{item['law']}': 'version' must be a date like \"2020-05-28\"", entry_id
+                path,
+                f"law '{item['law']}': 'version' must be a date like \"2020-05-28\"",
+                entry_id,
             )
-        refs.append(LawRef(law=item["law"].strip("《》 "), articles=tuple(articles), version=version))
+        refs.append(
+            LawRef(law=item["law"].strip("《》 "), articles=tuple(articles), version=version)
+        )
     return tuple(refs)
 
 
@@ -107,7 +115,9 @@ def _entry(path: Path, file_topic: str, raw: Any, index: int) -> Entry:
         raise ContentError(path, f"entry #{index + 1} is not a mapping")
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not _ID.match(entry_id):
-        raise ContentError(path, f"entry #{index + 1}: 'id' must be ascii kebab-case, got {entry_id!r}")
+        raise ContentError(
+            path, f"entry #{index + 1}: 'id' must be ascii kebab-case, got {entry_id!r}"
+        )
     missing = [key for key in _REQUIRED if raw.get(key) in (None, "", [])]
     if missing:
         raise ContentError(path, f"missing required field(s): {', '.join(missing)}", entry_id)
@@ -115,15 +125,21 @@ def _entry(path: Path, file_topic: str, raw: Any, index: int) -> Entry:
     if unknown:
         raise ContentError(path, f"unknown field(s): {', '.join(unknown)}", entry_id)
     variants = raw["variants"]
-    if not isinstance(variants, list) or not all(isinstance(v, str) and v.strip() for v in variants):
+    if not isinstance(variants, list) or not all(
+        isinstance(v, str) and v.strip() for v in variants
+    ):
         raise ContentError(path, "'variants' must be a list of texts", entry_id)
     if len(variants) < MIN_VARIANTS:
-        raise ContentError(path, f"needs at least {MIN_VARIANTS} variants, has {len(variants)}", entry_id)
+        raise ContentError(
+            path, f"needs at least {MIN_VARIANTS} variants, has {len(variants)}", entry_id
+        )
     answer = _text(path, entry_id, raw, "answer")
     sentences = sentence_count(answer)
     if not MIN_SENTENCES <= sentences <= MAX_SENTENCES:
         raise ContentError(
-            path, f"answer must have {MIN_SENTENCES}–{MAX_SENTENCES} sentences, has {sentences}", entry_id
+            path,
+            f"answer must have {MIN_SENTENCES}–{MAX_SENTENCES} sentences, has {sentences}",
+            entry_id,
         )
     topics = raw["topics"]
     if not isinstance(topics, list) or not 1 <= len(topics) <= 2:
@@ -131,7 +147,9 @@ def _entry(path: Path, file_topic: str, raw: Any, index: int) -> Entry:
     bad = [t for t in topics if t not in IN_SCOPE_TOPICS]
     if bad:
         raise ContentError(
-            path, f"unknown or out-of-scope topic(s) {bad}; use: {' '.join(IN_SCOPE_TOPICS)}", entry_id
+            path,
+            f"unknown or out-of-scope topic(s) {bad}; use: {' '.join(IN_SCOPE_TOPICS)}",
+            entry_id,
         )
     reviewed = raw["reviewed"]
     if isinstance(reviewed, str):

@@ -47,7 +47,9 @@ class Lexicon:
     def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
         phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
         self.words = _str_map(synonyms.get("words"), "synonyms.yaml", "words")
-        self.stopwords = frozenset(_str_list(synonyms.get("stopwords"), "synonyms.yaml", "stopwords"))
+        self.stopwords = frozenset(
+            _str_list(synonyms.get("stopwords"), "synonyms.yaml", "stopwords")
+        )
         self._phrase_map = phrases
         self._phrase_re = (
             re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
@@ -55,7 +57,9 @@ class Lexicon:
             else None
         )
         terms = _str_list(out_of_scope.get("terms"), "out_of_scope.yaml", "terms")
-        self._oos_re = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+        self._oos_re = re.compile(
+            "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+        )
         allow = _str_list(out_of_scope.get("allow", []), "out_of_scope.yaml", "allow")
         self._allow_re = (
             re.compile("|".join(re.escape(t) for t in sorted(allow, key=len, reverse=True)))
@@ -88,7 +92,9 @@ class Lexicon:
 def _str_map(raw: Any, file: str, key: str) -> dict[str, str]:
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
         raise ContentError(file, f"'{key}' must map text to text")
     return {zhconv.convert(k, "zh-cn").lower(): v for k, v in raw.items()}
 
@@ -117,7 +123,9 @@ class Searcher:
         self._fuzzy_owner: list[int] = []
         for index, entry in enumerate(self.entries):
             asked = [entry.question, *entry.variants]
-            asked_docs.append([w for text in asked for w in lexicon.tokens(lexicon.normalize(text))])
+            asked_docs.append(
+                [w for text in asked for w in lexicon.tokens(lexicon.normalize(text))]
+            )
             answer_docs.append(lexicon.tokens(lexicon.normalize(entry.answer)))
             for text in asked:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
@@ -131,9 +139,16 @@ class Searcher:
         terms = sorted(set(asked_rows) | set(answer_rows))
         self._vocab = {term: row for row, term in enumerate(terms)}
         zeros = np.zeros(len(self.entries), dtype=np.float32)
-        self._term_scores = np.stack(
-            [asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros) for w in terms]
-        ) if terms else np.zeros((0, len(self.entries)), dtype=np.float32)
+        self._term_scores = (
+            np.stack(
+                [
+                    asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros)
+                    for w in terms
+                ]
+            )
+            if terms
+            else np.zeros((0, len(self.entries)), dtype=np.float32)
+        )
         n_docs = len(self.entries)
         doc_freq: dict[str, int] = {}
         for asked_terms, answer_terms in zip(self._asked_terms, self._answer_terms, strict=True):
@@ -152,7 +167,9 @@ class Searcher:
         )
 
     @classmethod
-    def from_folder(cls, content_dir: Path | str, thresholds: Thresholds | None = None) -> Searcher:
+    def from_folder(
+        cls, content_dir: Path | str, thresholds: Thresholds | None = None
+    ) -> Searcher:
         """A searcher over another content folder (tests, previews of edited content)."""
         return build_searcher(load_content(content_dir), thresholds)
 
@@ -171,7 +188,9 @@ class Searcher:
         results: dict[int, float] = {}
         if known:
             scores = self._term_scores[[self._vocab[w] for w in known]].sum(axis=0)
-            total = sum(self._idf[w] for w in known) + t.unknown_word_idf * (len(terms) - len(known))
+            total = sum(self._idf[w] for w in known) + t.unknown_word_idf * (
+                len(terms) - len(known)
+            )
             order = np.argsort(-scores)[:8]
             top_score = float(scores[order[0]])
             for rank, index in enumerate(order):
@@ -184,7 +203,10 @@ class Searcher:
                 coverage = matched / total if total else 0.0
                 results[int(index)] = coverage * (score / top_score)
         fuzzy = process.extractOne(
-            _compact(normalized), self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=t.fuzzy_cutoff
+            _compact(normalized),
+            self._fuzzy_choices,
+            scorer=fuzz.ratio,
+            score_cutoff=t.fuzzy_cutoff,
         )
         if fuzzy is not None:
             owner = self._fuzzy_owner[fuzzy[2]]
@@ -197,7 +219,9 @@ class Searcher:
         ranked = self.candidates(question)
         if not ranked or ranked[0][1] < self.thresholds.min_coverage:
             return []
-        floor = max(self.thresholds.min_coverage * 0.5, ranked[0][1] * self.thresholds.related_ratio)
+        floor = max(
+            self.thresholds.min_coverage * 0.5, ranked[0][1] * self.thresholds.related_ratio
+        )
         return [
             Hit.from_entry(self.entries[index], confidence)
             for index, confidence in ranked[:limit]

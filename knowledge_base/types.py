@@ -12,7 +12,9 @@ LAWBENCH_TOPICS: tuple[str, ...] = (
     "涉外法律", "海事海商", "消费权益", "抵押担保",
 )  # fmt: skip
 OUT_OF_SCOPE_TOPICS: tuple[str, ...] = ("刑事辩护", "公司法", "知识产权", "涉外法律", "海事海商")
-IN_SCOPE_TOPICS: tuple[str, ...] = tuple(t for t in LAWBENCH_TOPICS if t not in OUT_OF_SCOPE_TOPICS)
+IN_SCOPE_TOPICS: tuple[str, ...] = tuple(
+    t for t in LAWBENCH_TOPICS if t not in OUT_OF_SCOPE_TOPICS
+)
 
 
 @dataclass(frozen=True)

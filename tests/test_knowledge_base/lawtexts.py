@@ -1,4 +1,4 @@
-"""Parse the statute texts in ../shared/laws/*.md into {short law name: {version: {article: text}}}.
+"""Parse ../shared/laws/*.md into {short law name: {version: {article number: text}}}.
 
 Used by the citation test. File names look like ``社会法_劳动合同法(2012-12-28).md``; the short
 name follows the benchmark's normalisation (民间借贷规定, 民法典婚姻家庭编解释（一） …); all
@@ -13,11 +13,28 @@ from pathlib import Path
 
 LAWS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "laws"
 
-_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
-_ARTICLE = re.compile(r"^[\s\u200b\ufeff]*第([零一二三四五六七八九十百千两]+)条(?:之[一二三四五六七八九])?[\s\u3000]")
+_ARTICLE = re.compile(
+    r"^[\s\u200b\ufeff]*第([零一二三四五六七八九十百千两]+)条(?:之[一二三四五六七八九])?[\s\u3000]"
+)
 _VERSION = re.compile(r"\((\d{4}-\d{2}-\d{2})\)$")
-_SPECIAL = {"行政复议法2023": ("行政复议法", "2023-09-01"), "行政诉讼法2017": ("行政诉讼法", "2017-06-27")}
+_SPECIAL = {
+    "行政复议法2023": ("行政复议法", "2023-09-01"),
+    "行政诉讼法2017": ("行政诉讼法", "2017-06-27"),
+}
 
 
 def chinese_to_int(text: str) -> int:

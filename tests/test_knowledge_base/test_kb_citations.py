@@ -17,7 +17,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 @pytest.fixture(scope="module")
 def laws() -> dict[str, dict[str, dict[int, str]]]:
     if not LAWS_DIR.is_dir():
-        message = f"statute texts not found at {LAWS_DIR.resolve()} (the shared/ folder beside the repo)"
+        message = (
+            f"statute texts not found at {LAWS_DIR.resolve()} (the shared/ folder beside the repo)"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -42,7 +44,9 @@ def test_every_cited_article_exists(laws: dict[str, dict[str, dict[int, str]]]) 
                 continue
             for number in ref.articles:
                 if article(ref.law, number, ref.version) is None:
-                    problems.append(f"{entry.source}:{entry.id}: 《{ref.law}》第{number}条 not found")
+                    problems.append(
+                        f"{entry.source}:{entry.id}: 《{ref.law}》第{number}条 not found"
+                    )
     assert problems == []
 
 

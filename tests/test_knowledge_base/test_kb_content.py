@@ -13,10 +13,11 @@ from knowledge_base.loader import sentence_count
 from knowledge_base.search import build_searcher
 
 ENTRIES: list[Entry] = list(knowledge_base.load().entries)
-WHERE_TO_GO = ("村调委", "调委", "司法所", "12348", "法律援助", "法院", "12338", "12333", "12315",
-               "110", "96110", "仲裁", "派出所", "妇联", "公证", "人社", "交警", "医调委", "政府",
-               "村委会", "社区", "信访", "民政", "卫健", "市场监管", "住建", "农业农村", "自然资源",
-               "专家")  # fmt: skip
+WHERE_TO_GO = (
+    "调委", "司法所", "12348", "法律援助", "法院", "12338", "12333", "12315", "110", "仲裁",
+    "派出所", "妇联", "公证", "人社", "交警", "医调委", "政府", "村委会", "社区", "信访",
+    "民政", "卫健", "市场监管", "住建", "农业农村", "自然资源", "专家",
+)  # fmt: skip
 
 
 def _ids(entries: list[Entry]) -> list[str]:
