@@ -22,6 +22,7 @@ from knowledge_base.loader import Content, ContentError, load_content, load_data
 from knowledge_base.types import Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_NUMBER = re.compile(r"^[0-9.,%]+[a-z]*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # "打12348" is "call 12348", not "hit"; "着 … 打了" is the Yunnan passive (= 被).
 _DIAL_NUMBER = re.compile(r"(?:拨)?打(?=\s*[0-9]{3,})")
@@ -34,6 +35,7 @@ class Thresholds:
 
     min_coverage: float = 0.20  # share of the question's IDF weight matched by the top entry
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
+    short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
     unknown_word_idf: float = 2.0  # weight of a question word the knowledge base has never seen
     related_ratio: float = 0.6  # further hits must score at least this share of the top score
@@ -79,7 +81,7 @@ class Lexicon:
         words = []
         for word in segment_for_search(normalized):
             word = self.words.get(word, word)
-            if word in self.stopwords or not _HAS_WORD_CHAR.search(word):
+            if word in self.stopwords or not _HAS_WORD_CHAR.search(word) or _NUMBER.match(word):
                 continue
             words.append(word)
         return words
@@ -198,7 +200,7 @@ class Searcher:
                 if score <= 0 or (rank and score < t.related_ratio * top_score):
                     break
                 matched = self._matched_idf(int(index), known)
-                if matched < t.min_matched_idf:
+                if matched < min(t.min_matched_idf, t.short_question_share * total):
                     continue
                 coverage = matched / total if total else 0.0
                 results[int(index)] = coverage * (score / top_score)
