@@ -182,9 +182,10 @@ def render_answer(
     parts = [
         t("legal.answer_heading", lang, question=hit.question),
         t("legal.answer_plain", lang, answer=hit.answer),
-        t("legal.answer_basis", lang, basis=hit.basis),
-        t("legal.disclaimer", lang),
     ]
+    if hit.basis:
+        parts.append(t("legal.answer_basis", lang, basis=hit.basis))
+    parts.append(t("legal.disclaimer", lang))
     if hit.dispute:
         parts.append(t("legal.dispute_hint", lang))
     if related:

@@ -9,6 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import LegalQuestionLog
+from backend.services import directory
 from bot.callbacks import MenuAction
 from bot.dialogs.flow import draft_text
 from bot.dialogs.states import ReportSG
@@ -201,3 +202,19 @@ async def test_filing_a_dispute_starts_the_report_flow_with_the_question(
     assert await context.get_state() == ReportSG.text.state
     assert draft_text(await context.get_data()) == "邻居占了我家的地咋个整"
     assert user.bot.alerts() == []
+
+
+async def test_english_speaker_gets_the_consultation_in_english(
+    user: TgUser, factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await user.send("/start")
+    async with factory() as session:
+        person = await directory.get_person_by_telegram_id(session=session, telegram_id=USER_ID)
+        assert person is not None
+        await directory.set_language(session=session, person=person, language="en")
+    await open_legal(user)
+    assert "Tell me your question in your own words" in user.last_text
+    await user.send("离婚了孩子的抚养费咋个算？")
+    assert "Legal basis:" in user.last_text
+    assert "For reference only; this is not formal legal advice." in user.last_text
+    assert any("Ask a lawyer (free)" in label for label in user.buttons)

@@ -89,6 +89,8 @@ async def test_double_confirm_creates_one_case(
     await user.press("转给律师解答")
     await user.send("13812345678")  # typed instead of shared
     confirm_card = user._last_inline_message_id()
+    await user.send("好了没有")  # typing instead of pressing
+    assert "确认提交" in user.last_text
     await user.press("确认提交")
     await user.click("lg:confirm:", message_id=confirm_card)  # pressed again (slow network)
     assert len(await _cases(factory)) == 1
