@@ -27,7 +27,9 @@ def _tokenizer() -> Any:
         tokenizer = jieba.Tokenizer()
         user_dict = Path(__file__).parent / "data" / "user_dict.txt"
         if user_dict.is_file():
-            tokenizer.load_userdict(str(user_dict))
+            # an open binary file (closed by the with block): a path would leak jieba's handle
+            with user_dict.open("rb") as fh:
+                tokenizer.load_userdict(fh)
         tokenizer.initialize()
         return tokenizer
 

@@ -1,0 +1,484 @@
+"""The matching engine: normalise text, find every rule word with one Aho-Corasick pass, score.
+
+No word segmentation in the hot path: all words (category keywords, risk words, general
+evidence words) live in one automaton, so a 150-character report costs one C-level scan plus
+a little Python per match. Built once from a `RuleSet`; read-only afterwards, so one instance
+is safely shared between threads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+import ahocorasick
+
+from .rules import Category, RiskSignal, RuleSet
+
+MAX_CHARS = 20_000
+_NEGATORS = ("没有", "并没有", "没", "未", "不是", "并非", "并不是", "无", "不", "别说")
+_NEGATION_WINDOW = 3
+_BREAKS = set("，。！？；,.!?;、\n：:")
+_LEVEL_ORDER = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
+_LEVELS = ("blue", "yellow", "orange", "red")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The routing decision for one text. `department` None or "center" = human triage."""
+
+    department: str | None
+    category: str | None
+    category_name: str
+    confidence: float
+    risk_level: str
+    risk_signals: tuple[str, ...] = ()
+    joint_departments: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class _Term:
+    """Everything one word is used for."""
+
+    word: str
+    negatable: bool = False
+    strong: list[str] = field(default_factory=list)  # category codes
+    weak: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)  # department -> weight
+
+
+@cache
+def _traditional_chars() -> frozenset[str]:
+    """Characters that only occur in traditional script (from zhconv's table)."""
+    import zhconv
+
+    table = zhconv.zhconv.getdict("zh-hans")
+    return frozenset(k for k, v in table.items() if len(k) == 1 and v != k)
+
+
+def _to_simplified(text: str) -> str:
+    import zhconv
+
+    return str(zhconv.convert(text, "zh-cn"))
+
+
+class Engine:
+    """Compiled rules. `classify(text)` is pure and thread-safe."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.categories: dict[str, Category] = dict(rules.categories)
+        # ties are broken by file order: categories as listed, departments as listed
+        self._cat_order = {code: i for i, code in enumerate(rules.categories)}
+        self._dept_order = {code: i for i, code in enumerate(rules.departments)}
+        settings = dict(rules.settings)
+        self.hand_scale = settings.get("hand_scale", 1.0)
+        self.abstain_below = settings.get("abstain_below", 0.3)
+        self.min_evidence = settings.get("min_evidence", 1.0)
+        self.temperature = settings.get("temperature", 1.0)
+        self._terms: dict[str, _Term] = {}
+        self._phrases: list[tuple[str, tuple[str, ...]]] = []  # (category, parts)
+        self._joint_triggers: list[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]]
+        self._build(rules)
+        self._dialect_re, self._dialect_map = self._compile_dialect(rules)
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _term(self, word: str) -> _Term:
+        term = self._terms.get(word)
+        if term is None:
+            term = self._terms[word] = _Term(word)
+        return term
+
+    def _build(self, rules: RuleSet) -> None:
+        for code, kw in rules.keywords.items():
+            for w in kw.strong:
+                t = self._term(w)
+                t.strong.append(code)
+                t.negatable |= kw.negatable
+            for w in kw.weak:
+                t = self._term(w)
+                t.weak.append(code)
+                t.negatable |= kw.negatable
+            for w in kw.exclude:
+                self._term(w).exclude.append(code)
+            for parts in kw.phrases:
+                for p in parts:
+                    t = self._term(p)
+                    t.negatable |= kw.negatable
+                self._phrases.append((code, parts))
+        self._phrase_index: dict[str, list[int]] = {}
+        for i, (_code, parts) in enumerate(self._phrases):
+            self._phrase_index.setdefault(parts[0], []).append(i)
+        self._signal_sets = [
+            (
+                sig,
+                frozenset(sig.red),
+                frozenset(sig.orange),
+                frozenset(sig.red_if_also),
+                frozenset(sig.raise_terms),
+                frozenset(p for c in (*sig.red_combos, *sig.orange_combos) for p in c),
+            )
+            for sig in rules.signals
+        ]
+        for sig in rules.signals:
+            words = [*sig.red, *sig.orange, *sig.red_if_also, *sig.raise_terms]
+            words += [p for combo in (*sig.red_combos, *sig.orange_combos) for p in combo]
+            for w in words:
+                self._term(w).negatable = True
+        for word, per_dept in rules.department_terms.items():
+            self._term(word).evidence.update(per_dept)
+        self._joint_triggers = []
+        for rule in rules.joint_rules:
+            for w in rule.any_of:
+                self._term(w)
+            self._joint_triggers.append((rule.category, rule.signal, rule.any_of, rule.add))
+        automaton = ahocorasick.Automaton()
+        for word in self._terms:
+            automaton.add_word(word, word)
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    @staticmethod
+    def _compile_dialect(rules: RuleSet) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+        if not rules.dialect:
+            return None, {}
+        parts = []
+        mapping: dict[str, str] = {}
+        # longer forms first so 咋个整 wins over 咋个
+        for rule in sorted(rules.dialect, key=lambda r: -len(r.form)):
+            pattern = ""
+            if rule.not_preceded_by:
+                chars = "".join(re.escape(c) for c in rule.not_preceded_by)
+                pattern += f"(?<![{chars}])"
+            pattern += re.escape(rule.form)
+            if rule.followed_by:
+                ahead = "|".join(re.escape(w) for w in sorted(rule.followed_by, key=len)[::-1])
+                pattern += f"(?=(?:{ahead}))"
+            parts.append(pattern)
+            mapping.setdefault(rule.form, rule.standard)
+        return re.compile("|".join(parts)), mapping
+
+    # --- normalising ------------------------------------------------------------------------
+
+    def normalise(self, text: str) -> str:
+        """Full-width → half-width, traditional → simplified, dialect forms → standard."""
+        text = unicodedata.normalize("NFKC", text)
+        if not _traditional_chars().isdisjoint(text):
+            text = _to_simplified(text)
+        text = " ".join(text.split())
+        if self._dialect_re is not None:
+            text = self._dialect_re.sub(lambda m: self._dialect_map[m.group(0)], text)
+        return text
+
+    # --- matching ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _negated(text: str, start: int) -> bool:
+        window = text[max(0, start - _NEGATION_WINDOW - 1) : start]
+        for neg in _NEGATORS:
+            idx = window.rfind(neg)
+            if idx >= 0:
+                between = window[idx + len(neg) :]
+                if not any(ch in _BREAKS for ch in between):
+                    return True
+        return False
+
+    def _match(self, text: str) -> tuple[dict[str, int], set[str]]:
+        """Words found (word -> first position) and words seen only in negated form."""
+        found: dict[str, int] = {}
+        negated: set[str] = set()
+        terms = self._terms
+        for end, word in self._automaton.iter(text):
+            if word in found:
+                continue
+            start = end - len(word) + 1
+            if terms[word].negatable and self._negated(text, start):
+                negated.add(word)
+                continue
+            found[word] = start
+        negated -= found.keys()
+        return found, negated
+
+    # --- risk -------------------------------------------------------------------------------
+
+    def _risk(
+        self, found: dict[str, int], base: str
+    ) -> tuple[str, list[str], list[RiskSignal], list[str]]:
+        level = base
+        labels: list[str] = []
+        fired: list[RiskSignal] = []
+        raises: list[str] = []
+        keys = found.keys()
+        for sig, red_set, orange_set, also_set, raise_set, combo_parts in self._signal_sets:
+            if raise_set:
+                hits = keys & raise_set
+                if hits:
+                    raises.append(f"{sig.label}: {min(hits, key=found.__getitem__)}")
+                continue
+            has_combo_part = not combo_parts.isdisjoint(keys)
+            sig_level = None
+            evidence = ""
+            reds = keys & red_set
+            if reds:
+                sig_level, evidence = "red", min(reds, key=found.__getitem__)
+            elif has_combo_part:
+                combo = next((c for c in sig.red_combos if all(p in found for p in c)), None)
+                if combo:
+                    sig_level, evidence = "red", "+".join(combo)
+            if sig_level is None:
+                oranges = keys & orange_set
+                orange = min(oranges, key=found.__getitem__) if oranges else None
+                if orange is None and has_combo_part:
+                    combo = next((c for c in sig.orange_combos if all(p in found for p in c)), None)
+                    orange = "+".join(combo) if combo else None
+                if orange:
+                    alsos = keys & also_set
+                    also = min(alsos, key=found.__getitem__) if alsos else None
+                    if also:
+                        sig_level, evidence = "red", f"{orange}+{also}"
+                    else:
+                        sig_level, evidence = "orange", orange
+            if sig_level is None:
+                continue
+            fired.append(sig)
+            labels.append(f"{sig.label}: {evidence}")
+            if _LEVEL_ORDER[sig_level] > _LEVEL_ORDER[level]:
+                level = sig_level
+        if raises and level in ("blue", "yellow"):
+            level = _LEVELS[_LEVEL_ORDER[level] + 1]
+            labels.extend(raises)
+        elif raises:
+            labels.extend(raises)
+        return level, labels, fired, raises
+
+    # --- scoring ----------------------------------------------------------------------------
+
+    def _category_scores(
+        self, found: dict[str, int]
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        w_strong = self.rules.weights["strong"]
+        w_weak = self.rules.weights["weak"]
+        w_phrase = self.rules.weights["phrase"]
+        strong: dict[str, list[str]] = {}
+        weak: dict[str, list[str]] = {}
+        excluded: set[str] = set()
+        terms = self._terms
+        for word in found:
+            excluded.update(terms[word].exclude)
+        for word in _longest_only(found, terms):
+            t = terms[word]
+            for c in t.strong:
+                strong.setdefault(c, []).append(word)
+            for c in t.weak:
+                weak.setdefault(c, []).append(word)
+        phrases: dict[str, list[str]] = {}
+        for first in found.keys() & self._phrase_index.keys():
+            for i in self._phrase_index[first]:
+                code, parts = self._phrases[i]
+                if all(p in found for p in parts):
+                    phrases.setdefault(code, []).append("+".join(parts))
+        scores: dict[str, float] = {}
+        hits: dict[str, list[str]] = {}
+        for code in sorted(set(strong) | set(weak) | set(phrases), key=self._cat_order.__getitem__):
+            if code in excluded:
+                continue
+            s, wk, ph = strong.get(code, []), weak.get(code, []), phrases.get(code, [])
+            # words inside a longer matched word of the same category count once
+            s = _drop_contained(s)
+            wk = [w for w in _drop_contained(wk) if not any(w in x for x in s)]
+            score = w_strong * len(s) + w_phrase * len(ph)
+            if s or ph or len(wk) >= 2:
+                score += w_weak * len(wk)
+            else:
+                score += 0.5 * w_weak * len(wk)
+            scores[code] = score
+            hits[code] = ph + s + wk
+        return scores, hits
+
+    def classify(self, text: str) -> Classification:
+        if not isinstance(text, str):
+            raise TypeError(f"classify() needs a str, got {type(text).__name__}")
+        norm = self.normalise(text[:MAX_CHARS]) if text else ""
+        if not any(ch.isalnum() for ch in norm):
+            reason = "text is empty" if not norm.strip() else "text has no words (only symbols)"
+            return Classification(None, None, "", 0.0, "blue", (), (), (reason,))
+        found, negated = self._match(norm)
+        cat_scores, cat_hits = self._category_scores(found)
+
+        # department scores: general evidence words + scaled best category score per department
+        dept_scores: dict[str, float] = dict(self.rules.department_bias)
+        evidence_words: dict[str, list[tuple[float, str]]] = {}
+        n_evidence = 0
+        for word in found:
+            ev = self._terms[word].evidence
+            if ev:
+                n_evidence += 1
+                for dept, weight in ev.items():
+                    dept_scores[dept] = dept_scores.get(dept, 0.0) + weight
+                    if weight > 0:
+                        evidence_words.setdefault(dept, []).append((weight, word))
+        best_cat: dict[str, tuple[float, str]] = {}
+        for code, score in cat_scores.items():
+            dept = self.categories[code].department
+            if score > best_cat.get(dept, (0.0, ""))[0]:
+                best_cat[dept] = (score, code)
+        for dept, (score, _code) in best_cat.items():
+            dept_scores[dept] = dept_scores.get(dept, 0.0) + self.hand_scale * score
+
+        department: str | None = None
+        confidence = 0.0
+        reasons: list[str] = []
+        if dept_scores and (cat_scores or n_evidence >= self.min_evidence):
+            order = self._dept_order
+            top = max(sorted(dept_scores, key=lambda d: order.get(d, 99)), key=dept_scores.get)
+            p_top = _softmax_top(dept_scores.values(), dept_scores[top], self.temperature)
+            # how much evidence there is at all: one strong keyword ~ 0.95, one weak word ~ 0.4
+            strength = best_cat.get(top, (0.0, ""))[0] + sum(
+                w for w, _ in evidence_words.get(top, [])
+            )
+            confidence = p_top * (1.0 - math.exp(-strength))
+            if confidence >= self.abstain_below:
+                department = top
+        category: str | None = None
+        if department is not None:
+            if department in best_cat:
+                category = best_cat[department][1]
+                words = _unique_words(cat_hits[category])
+                reasons.append(f"matched {'+'.join(words[:4])} → {department} ({category})")
+            else:
+                category = self.rules.department_defaults.get(department)
+            top_words = sorted(evidence_words.get(department, []), reverse=True)[:4]
+            if top_words:
+                listed = ", ".join(f"{w} {v:+.1f}" for v, w in top_words)
+                reasons.append(f"general words for {department}: {listed}")
+        elif found or cat_scores:
+            reasons.append(f"not confident enough (best {confidence:.2f}): human triage")
+        else:
+            reasons.append("no known words found: human triage")
+
+        base = self.categories[category].base_risk if category else "blue"
+        if category is None and cat_scores:
+            base = "yellow" if any(
+                self.categories[c].base_risk == "yellow" for c in cat_scores
+            ) else "blue"
+        level, signal_labels, fired, _raises = self._risk(found, base)
+        lead = self._lead(fired, level)
+        displaced: str | None = None
+        if lead is not None and lead != department:
+            displaced = department
+            department = lead
+            if category is None or self.categories[category].department != lead:
+                if category is None or displaced is None:
+                    category = self.rules.department_defaults.get(lead)
+            confidence = max(confidence, 0.5)
+            reasons.append(f"high-risk signal → {lead} leads")
+        elif department is None and fired:
+            first = next((s.department for s in fired if s.department), None)
+            if first is not None:
+                department = first
+                category = self.rules.department_defaults.get(first)
+                confidence = max(confidence, 0.5)
+                reasons.append(f"high-risk signal → {first} first")
+        for label in signal_labels:
+            reasons.append(f"risk {label}")
+        if negated:
+            reasons.append("negated, not counted: " + ", ".join(sorted(negated)[:5]))
+        joint = self._joint(department, category, fired, found, displaced)
+        name = self.categories[category].name_zh if category else ""
+        return Classification(
+            department=department,
+            category=category,
+            category_name=name,
+            confidence=round(confidence, 3),
+            risk_level=level,
+            risk_signals=tuple(signal_labels),
+            joint_departments=joint,
+            reasons=tuple(reasons),
+        )
+
+    @staticmethod
+    def _lead(fired: list[RiskSignal], level: str) -> str | None:
+        """The department a risk signal hands the case to (e.g. police for violence)."""
+        for sig in fired:
+            if sig.department and (sig.leads == "always" or (sig.leads == "red" and level == "red")):
+                return sig.department
+        return None
+
+    def _joint(
+        self,
+        department: str | None,
+        category: str | None,
+        fired: list[RiskSignal],
+        found: dict[str, int],
+        displaced: str | None = None,
+    ) -> tuple[str, ...]:
+        out: list[str] = [displaced] if displaced else []
+        if category is not None:
+            out.extend(self.categories[category].joint_departments)
+        fired_codes = {s.code for s in fired}
+        out.extend(s.department for s in fired if s.department)
+        for cat, sig, any_of, add in self._joint_triggers:
+            if cat is not None and cat != category:
+                continue
+            if sig is not None and sig not in fired_codes:
+                continue
+            if any_of and not any(w in found for w in any_of):
+                continue
+            out.extend(add)
+        seen: set[str | None] = {department, "center"}
+        result: list[str] = []
+        for d in out:
+            if d not in seen:
+                seen.add(d)
+                result.append(d)
+        return tuple(result)
+
+
+def _longest_only(found: dict[str, int], terms: dict[str, _Term]) -> list[str]:
+    """Keyword occurrences that are not inside a longer keyword found at the same place.
+
+    社区矫正 hides 社区, so a report about 社区矫正 is not also a 社区 (community affairs) report.
+    """
+    words = [w for w in found if terms[w].strong or terms[w].weak]
+    if len(words) < 2:
+        return words
+    words.sort(key=len, reverse=True)
+    spans: list[tuple[int, int]] = []
+    kept: list[str] = []
+    for w in words:
+        start = found[w]
+        end = start + len(w)
+        if any(s <= start and end <= e and (e - s) > len(w) for s, e in spans):
+            continue
+        spans.append((start, end))
+        kept.append(w)
+    return kept
+
+
+def _unique_words(hits: list[str]) -> list[str]:
+    out: list[str] = []
+    for hit in hits:
+        for word in hit.split("+"):
+            if word not in out:
+                out.append(word)
+    return out
+
+
+def _drop_contained(words: list[str]) -> list[str]:
+    if len(words) < 2:
+        return words
+    return [w for w in words if not any(w != x and w in x for x in words)]
+
+
+def _softmax_top(values: Iterable[float], top: float, temperature: float) -> float:
+    total = 0.0
+    for v in values:
+        total += math.exp((v - top) / temperature)
+    return 1.0 / total if total else 0.0
