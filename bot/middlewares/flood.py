@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -22,8 +23,8 @@ class FloodControlMiddleware(BaseMiddleware):
     """Outer update middleware counting updates per user in a window.
 
     Over the limit, the first extra update gets one polite "please slow down" reply and the rest
-    of the window is ignored. With Redis the counter is shared by every worker (fixed window);
-    without it an in-memory sliding window is used.
+    of the window is ignored. A sliding window: in a Redis sorted set shared by every worker when
+    Redis is there, in memory otherwise. ``clock`` is replaceable so tests need no real time.
     """
 
     def __init__(
@@ -36,8 +37,10 @@ class FloodControlMiddleware(BaseMiddleware):
         self.redis = redis
         self.limit = limit
         self.window = window_seconds
+        self.clock: Callable[[], float] = time.time
         self._hits: dict[int, deque[float]] = defaultdict(deque)
         self._warned: dict[int, float] = {}
+        self._sequence = itertools.count()
 
     async def __call__(
         self,
@@ -56,13 +59,16 @@ class FloodControlMiddleware(BaseMiddleware):
         return None
 
     async def _count(self, user_id: int) -> int:
-        now = time.monotonic()
+        now = self.clock()
         if self.redis is not None:
-            key = keys.flood(user_id, int(time.time()) // self.window)
+            key = keys.flood(user_id)
+            member = f"{now:.6f}:{id(self)}:{next(self._sequence)}"
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
+                pipe.zremrangebyscore(key, 0, now - self.window)
+                pipe.zadd(key, {member: now})
+                pipe.zcard(key)
                 pipe.expire(key, self.window * 2)
-                count, _ = await pipe.execute()
+                _, _, count, _ = await pipe.execute()
             return int(count)
         hits = self._hits[user_id]
         while hits and hits[0] <= now - self.window:
@@ -75,9 +81,9 @@ class FloodControlMiddleware(BaseMiddleware):
 
     async def _first_warning(self, user_id: int) -> bool:
         if self.redis is not None:
-            key = keys.flood_warned(user_id, int(time.time()) // self.window)
-            return bool(await self.redis.set(key, 1, nx=True, ex=self.window * 2))
-        now = time.monotonic()
+            key = keys.flood_warned(user_id)
+            return bool(await self.redis.set(key, 1, nx=True, ex=self.window))
+        now = self.clock()
         if now - self._warned.get(user_id, -1e9) < self.window:
             return False
         self._warned[user_id] = now

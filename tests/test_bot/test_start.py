@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.models import Role
+from backend.services import directory
 from tests.tg import TgUser
 
 
@@ -22,3 +27,35 @@ async def test_lang_switches_to_english_and_back(resident: TgUser) -> None:
     await resident.press("简体中文")
     await resident.send("/help")
     assert "使用帮助" in resident.last_text
+
+
+async def test_help_and_cancel_always_answer(resident: TgUser) -> None:
+    await resident.send("/help")
+    assert "/cancel" in resident.last_text
+    await resident.send("/cancel")
+    assert "没有进行中的操作" in resident.texts[-2]
+    await resident.press("使用帮助")
+    assert "使用帮助" in resident.last_text
+
+
+async def test_short_greetings_get_the_menu_not_a_report(resident: TgUser) -> None:
+    await resident.send("你好")
+    assert "没看懂" in resident.last_text
+    assert any("反映问题" in b for b in resident.buttons)
+
+
+async def test_staff_registration_sets_staff_commands_and_greeting(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with bot_session_factory() as session:
+        invite = await directory.create_invite(
+            session=session, role=Role.staff, unit_code="police"
+        )
+    await resident.send(f"/start {invite.code}")
+    assert "登记成功" in resident.texts[-2]
+    await resident.send("/start")
+    assert "工作人员" in resident.last_text
+    scoped = [m for m in resident.bot.calls("setMyCommands") if m.scope and m.scope.type == "chat"]
+    assert any(c.command == "web" for c in scoped[-1].commands)
+    await resident.send(f"/start {invite.code}")  # the invite is single use
+    assert "登记没有成功" in resident.texts[-2]

@@ -1,0 +1,142 @@
+"""After submission: /mycases, the case card (also by deep link) and the one-tap rating."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.models import Case, CaseStatus, Person, Rating, RatingScore, Role
+from backend.services import workflow
+from bot.callbacks import RateCase
+from tests.mocked_bot import MockedBot
+from tests.tg import TgUser
+
+COMPLAINT = "邻居家的排水沟一直往我家院子里流水，说了好几次都不改。"
+
+
+async def _file(user: TgUser, factory: async_sessionmaker[AsyncSession]) -> Case:
+    await user.send("/start")
+    await user.press("反映问题")
+    await user.send(COMPLAINT)
+    await user.press("下一步")
+    await user.press("跳过")
+    await user.press("匿名反映")
+    await user.press("确认提交")
+    async with factory() as session:
+        return (await session.exec(select(Case).order_by(Case.id.desc()))).first()  # type: ignore[union-attr]
+
+
+async def _resolve(factory: async_sessionmaker[AsyncSession], case: Case) -> None:
+    """The unit claims and resolves the case (what the staff desk does with its buttons)."""
+    async with factory() as session:
+        staff = Person(
+            telegram_id=900_000 + (case.id or 0), role=Role.staff, unit_id=case.lead_unit_id
+        )
+        session.add(staff)
+        await session.commit()
+        assert case.id is not None
+        await workflow.accept(session=session, actor=staff, case_id=case.id)
+        await workflow.resolve(
+            session=session, actor=staff, case_id=case.id, result_text="已上门协调，排水沟已改道。"
+        )
+
+
+async def _status(factory: async_sessionmaker[AsyncSession], case: Case) -> CaseStatus:
+    async with factory() as session:
+        fresh = await session.get(Case, case.id)
+        assert fresh is not None
+        return fresh.status
+
+
+async def test_mycases_is_friendly_when_there_is_nothing_yet(resident: TgUser) -> None:
+    await resident.send("/mycases")
+    assert "还没有反映过" in resident.last_text
+
+
+async def test_mycases_lists_status_and_deadline_and_opens_the_card(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await resident.press("查询办理进度")
+    listing = resident.last_text
+    assert case.code in listing
+    assert "等待签收" in listing or "待分派" in listing
+    await resident.press(f"查看 {case.code}")
+    card = resident.last_text
+    assert f"事项 {case.code}" in card
+    assert "排水沟" in card
+
+
+async def test_deep_link_opens_the_card_only_for_people_who_may_see_it(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    owner = TgUser(dp, bot, user_id=4001)
+    case = await _file(owner, bot_session_factory)
+    await owner.send(f"/start case_{case.code}")
+    assert f"事项 {case.code}" in owner.last_text
+    stranger = TgUser(dp, bot, user_id=4002)
+    await stranger.send(f"/start case_{case.code}")
+    assert "没有找到" in stranger.last_text
+    assert "排水沟" not in stranger.last_text
+
+
+async def test_satisfied_rating_closes_the_case(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    await resident.send("/mycases")
+    await resident.press(f"查看 {case.code}")
+    assert "已上门协调" in resident.last_text
+    await resident.press("😊 满意")
+    assert "感谢您的评价" in resident.texts[-2]
+    assert await _status(bot_session_factory, case) == CaseStatus.closed
+
+
+async def test_unsatisfied_rating_with_a_reason_reopens_the_case(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    assert case.id is not None
+    await resident.click(RateCase(case_id=case.id, score="unsatisfied").pack())
+    assert "哪里不满意" in resident.last_text
+    await resident.send("水还是往我家流，根本没改。")
+    assert "重新办理" in resident.texts[-2]
+    assert await _status(bot_session_factory, case) == CaseStatus.reopened
+    async with bot_session_factory() as session:
+        [rating] = (await session.exec(select(Rating))).all()
+    assert rating.score == RatingScore.unsatisfied
+    assert rating.reason == "水还是往我家流，根本没改。"
+
+
+async def test_unsatisfied_reason_can_be_skipped(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    assert case.id is not None
+    await resident.click(RateCase(case_id=case.id, score="unsatisfied").pack())
+    await resident.press("跳过")
+    assert await _status(bot_session_factory, case) == CaseStatus.reopened
+
+
+async def test_rating_twice_or_someone_elses_case_is_refused(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    owner = TgUser(dp, bot, user_id=4101)
+    case = await _file(owner, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    assert case.id is not None
+    stranger = TgUser(dp, bot, user_id=4102)
+    await stranger.click(RateCase(case_id=case.id, score="satisfied").pack())
+    assert await _status(bot_session_factory, case) == CaseStatus.resolved
+    await owner.click(RateCase(case_id=case.id, score="basically_satisfied").pack())
+    await owner.click(RateCase(case_id=case.id, score="satisfied").pack())
+    await owner.click(RateCase(case_id=case.id, score="excellent").pack())
+    assert await _status(bot_session_factory, case) == CaseStatus.closed
+    assert len([a for a in bot.alerts() if "不能评价" in a or "失效" in a]) == 3
+    async with bot_session_factory() as session:
+        assert len((await session.exec(select(Rating))).all()) == 1
