@@ -8,8 +8,8 @@ go out in order, gated by token buckets (:mod:`bot.notifications.limits`).
 Outcomes, recorded right after each call (one short transaction per row):
 - success → ``mark_sent`` (with the Telegram message id, so a later ``card_update`` can edit it);
 - 429 → ``mark_retry`` after Telegram's ``retry_after`` (and the chat's buckets are emptied);
-- 5xx, network errors, timeouts → ``mark_retry`` with exponential backoff and jitter, then
-  ``mark_failed`` after ``max_attempts``;
+- 5xx, network errors, timeouts → ``mark_retry`` with exponential backoff and jitter (the
+  outbox gives up after ``outbox.MAX_ATTEMPTS`` claims);
 - 403 → ``mark_blocked`` (the person is flagged ``bot_blocked``; nothing more is sent to them);
 - other 400s → ``mark_failed`` (except edits of a message that is gone or unchanged: done).
 
@@ -36,7 +36,7 @@ import random
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
-from backend.models import OutboxMessage, Person, Unit
+from backend.models import OutboxMessage
 from backend.services import outbox
 from bot.notifications.limits import Limits, SendLimiter, is_group_chat
 from bot.notifications.render import (
@@ -78,7 +78,6 @@ class NotifierConfig:
     max_hold: float = 10.0  # wait at most this long for a chat's bucket, else defer the row
     backoff_base: float = 2.0  # seconds; doubles per attempt
     backoff_cap: float = 600.0
-    max_attempts: int = 10
     coalesce_threshold: int = 5  # more cards than this for one group in one batch → one summary
     summary_max_items: int = 30
     unbound_retry: float = 300.0  # a unit (and the center) without a bound group: retry later
@@ -251,7 +250,7 @@ class Notifier:
         except TelegramRetryAfter as exc:
             self.limiter.penalise(job.chat_id, float(exc.retry_after))
             log.warning("429 for chat kind=%s, retry in %ss", job.rows[0].kind, exc.retry_after)
-            await self._retry(job, "429 Too Many Requests", float(exc.retry_after), count=False)
+            await self._retry(job, "429 Too Many Requests", float(exc.retry_after))
         except TelegramForbiddenError:
             for message_id in job.ids:
                 await self._mark(outbox.mark_blocked, message_id)
@@ -314,13 +313,9 @@ class Notifier:
                 self._unrecorded[message_id] = recorded_id
         self.stats.sent += len(job.ids)
 
-    async def _retry(
-        self, job: Job, error: str, retry_after: float | None, *, count: bool = True
-    ) -> None:
+    async def _retry(self, job: Job, error: str, retry_after: float | None) -> None:
+        """Back to pending; ``outbox.mark_retry`` gives up after ``outbox.MAX_ATTEMPTS`` claims."""
         attempts = max(row.attempts for row in job.rows)
-        if count and attempts >= self.config.max_attempts:
-            await self._fail(job, f"gave up after {attempts} attempts: {error}")
-            return
         delay = retry_after if retry_after is not None else self._backoff(attempts)
         for message_id in job.ids:
             await self._mark(outbox.mark_retry, message_id, error=error[:500], retry_after=delay)
@@ -418,16 +413,4 @@ def start_notifier(
     )
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-__all__ = [
-    "Notifier",
-    "NotifierConfig",
-    "Person",
-    "Stats",
-    "Unit",
-    "run_loops",
-    "start_notifier",
-]
+__all__ = ["Notifier", "NotifierConfig", "Stats", "run_loops", "start_notifier"]
