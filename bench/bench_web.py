@@ -24,18 +24,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-from sqlmodel import SQLModel, select  # noqa: E402
+import httpx
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel, select
 
-import backend.models  # noqa: E402, F401
-from backend.config import Settings  # noqa: E402
-from backend.county import load_county  # noqa: E402
-from backend.db import create_engine, create_session_factory  # noqa: E402
-from backend.models import Case, CaseEvent, Person, Rating, Role, Unit  # noqa: E402
-from backend.services import directory, web_auth  # noqa: E402
-from backend.web import create_app  # noqa: E402
+import backend.models  # noqa: F401
+from backend.config import Settings
+from backend.county import load_county
+from backend.db import create_engine, create_session_factory
+from backend.models import Case, CaseEvent, Person, Rating, Role, Unit
+from backend.services import directory, web_auth
+from backend.web import create_app
 
 STATUSES = [
     ("closed", 50),
@@ -242,7 +242,7 @@ async def main() -> None:
             supervisor_id = await seed(engine, args.cases, now)
             seconds = time.perf_counter() - started
             print(f"{engine.dialect.name}: seeded {args.cases} cases in {seconds:.1f} s")
-        settings = Settings(_env_file=None, database_url=url, web_base_url="http://bench")  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, database_url=url, web_base_url="http://bench")
         app = create_app(settings, engine=engine)
         factory = create_session_factory(engine)
         async with factory() as session:
@@ -256,16 +256,18 @@ async def main() -> None:
             login = await client.get(link.removeprefix("http://bench"))
             assert login.status_code == 303, login.text
             today = now.date()
+            year_ago = today - timedelta(days=366)
             pages = {
                 "board /": "/",
                 "stats, last 4 weeks": "/stats",
-                "stats, whole year": f"/stats?start={(today - timedelta(days=366)).isoformat()}&end={today.isoformat()}",
+                "stats, whole year": f"/stats?start={year_ago}&end={today}",
                 "unit queue (center, all open)": "/queue",
             }
             for label, path in pages.items():
                 median, p95, size = await measure(client, path, args.repeat)
                 print(
-                    f"{engine.dialect.name:10s} {label:32s} median {median:7.1f} ms   p95 {p95:7.1f} ms   ({size // 1024} KiB)"
+                    f"{engine.dialect.name:10s} {label:32s} median {median:7.1f} ms"
+                    f"   p95 {p95:7.1f} ms   ({size // 1024} KiB)"
                 )
         await engine.dispose()
 

@@ -86,7 +86,9 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-async def live(sqlite_engine: AsyncEngine, chromium_path: str) -> AsyncIterator[tuple[World, LiveServer]]:
+async def live(
+    sqlite_engine: AsyncEngine, chromium_path: str
+) -> AsyncIterator[tuple[World, LiveServer]]:
     world = await build_world(sqlite_engine)
     server = LiveServer(world, _free_port())
     await asyncio.to_thread(server.start)
