@@ -92,6 +92,7 @@ async def claim_batch(
     before reporting back, the row becomes due again and is retried.
     """
     now = now or utcnow()
+    lease = now + timedelta(seconds=LEASE_SECONDS)
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.state == OutboxState.pending)
@@ -100,15 +101,40 @@ async def claim_batch(
         .limit(limit)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list((await session.exec(query)).all())
-    lease = now + timedelta(seconds=LEASE_SECONDS)
-    for row in rows:
-        row.next_attempt_at = lease
-        row.attempts += 1
-        session.add(row)
+        rows = list((await session.exec(query.with_for_update(skip_locked=True))).all())
+        for row in rows:
+            row.next_attempt_at = lease
+            row.attempts += 1
+            session.add(row)
+        await session.commit()
+        return rows
+    # SQLite has no SKIP LOCKED: take each row with a conditional UPDATE; a row another
+    # notifier leased a moment earlier no longer matches and is skipped.
+    candidates = [row.id for row in (await session.exec(query)).all()]
+    taken: list[int] = []
+    for message_id in candidates:
+        result = await session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == message_id,
+                col(OutboxMessage.state) == OutboxState.pending,
+                col(OutboxMessage.next_attempt_at) <= now,
+            )
+            .values(next_attempt_at=lease, attempts=col(OutboxMessage.attempts) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1 and message_id is not None:
+            taken.append(message_id)
     await session.commit()
-    return rows
+    if not taken:
+        return []
+    leased = await session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(taken))
+        .order_by(col(OutboxMessage.id))
+        .execution_options(populate_existing=True)
+    )
+    return list(leased.all())
 
 
 async def _get(session: AsyncSession, message_id: int) -> OutboxMessage:
