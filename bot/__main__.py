@@ -1,0 +1,154 @@
+"""``python -m bot``: run the bot.
+
+- ``python -m bot`` — with ``BOT_TOKEN``: long polling against ``TELEGRAM_API_URL`` with the
+  notifier in the same process; without a token: one line saying so, then the console.
+- ``python -m bot console`` — the same dispatcher and handlers in this terminal.
+- ``python -m bot notifier`` — only deliver notifications (for a separate process).
+
+An empty database (the embedded SQLite under ./data/ on a fresh machine) is initialised first,
+exactly as ``python -m backend init`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.config import Settings
+from backend.db import create_engine, create_session_factory
+
+log = logging.getLogger("bot")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+NOTIFIER_NEEDS_TOKEN = "python -m bot notifier 需要 BOT_TOKEN。 The notifier needs BOT_TOKEN."
+
+OFFLINE_NOTICE = (
+    "未设置 BOT_TOKEN，现在以离线控制台模式运行（可在 Telegram 里找 @BotFather 创建机器人、"
+    "把令牌写入 .env 的 BOT_TOKEN 后即可上线）。"
+    " No BOT_TOKEN: running offline in the console (get a token from @BotFather)."
+)
+
+
+async def ensure_database(settings: Settings, engine: AsyncEngine) -> None:
+    """Create the schema and load the county data when the database is still empty."""
+    from backend import migrate
+
+    if await migrate.current_revision(engine) is not None:
+        return
+    from backend.cli import cmd_init
+
+    log.info("empty database: initialising it (python -m backend init)")
+    await cmd_init(settings)
+
+
+async def run_polling(settings: Settings) -> None:
+    from aiogram import Bot
+
+    from bot.factory import create_bot, create_dispatcher
+    from bot.handlers.start import set_default_commands
+
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    await ensure_database(settings, engine)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, session_factory=session_factory)
+    tasks: list[asyncio.Task[Any]] = []
+
+    async def on_startup(bot: Bot) -> None:
+        await set_default_commands(bot)
+        task = _start_notifier(bot, session_factory, settings)
+        if task is not None:
+            tasks.append(task)
+
+    async def on_shutdown() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+    finally:
+        await engine.dispose()
+
+
+def _start_notifier(
+    bot: Any, session_factory: Any, settings: Settings
+) -> asyncio.Task[Any] | None:
+    try:
+        from bot.notifications.worker import start_notifier
+    except ImportError:
+        log.warning("bot.notifications.worker is not available: notifications are not sent")
+        return None
+    return start_notifier(bot, session_factory, settings)
+
+
+async def run_notifier(settings: Settings) -> None:
+    from bot.factory import create_bot
+    from bot.notifications.worker import run_loops
+
+    engine = create_engine(settings.database_url)
+    await ensure_database(settings, engine)
+    bot = create_bot(settings)
+    try:
+        await run_loops(bot, create_session_factory(engine), settings)
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def run_console_main(settings: Settings) -> None:
+    from bot.console import run_console
+
+    engine = create_engine(settings.database_url)
+    try:
+        await ensure_database(settings, engine)
+        await run_console(settings, create_session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="综治通 Telegram bot")
+    parser.add_argument(
+        "mode",
+        nargs="?",
+        choices=["run", "console", "notifier"],
+        default="run",
+        help="run (default: Telegram when BOT_TOKEN is set, else the console), console, notifier",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    mode = args.mode
+    if mode == "run" and settings.bot_token is None:
+        print(OFFLINE_NOTICE, flush=True)
+        mode = "console"
+    if mode == "console":
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        runner = run_console_main(settings)
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if settings.bot_token is None:
+            print(
+                "python -m bot notifier 需要 BOT_TOKEN。 The notifier needs BOT_TOKEN.",
+                file=sys.stderr,
+            )
+            return 2
+        runner = run_notifier(settings) if mode == "notifier" else run_polling(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
