@@ -33,7 +33,7 @@ _DIALECT_PASSIVE = re.compile(r"着(?=[^，。！？,.!?\s]{0,4}?(?:打|骗|偷|
 class Thresholds:
     """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
 
-    min_coverage: float = 0.20  # share of the question's IDF weight matched by the top entry
+    min_coverage: float = 0.25  # share of the question's IDF weight matched by the top entry
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
