@@ -218,3 +218,16 @@ async def test_english_speaker_gets_the_consultation_in_english(
     assert "Legal basis:" in user.last_text
     assert "For reference only; this is not formal legal advice." in user.last_text
     assert any("Ask a lawyer (free)" in label for label in user.buttons)
+
+
+async def test_a_question_signalling_danger_shows_the_emergency_numbers_first(
+    user: TgUser, dp: Dispatcher, bot: MockedBot
+) -> None:
+    await user.send("我不想活了，活着还有哪样意思？")
+    texts = user.texts
+    safety = next(i for i, text in enumerate(texts) if "12356" in text)
+    assert "110" in texts[safety] and "120" in texts[safety]
+    assert safety < len(texts) - 1  # the answer or hand-off offer follows
+    await user.press("马上反映给综治中心")
+    context = dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID)
+    assert await context.get_state() == ReportSG.text.state
