@@ -133,6 +133,9 @@ class Searcher:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
                 self._fuzzy_owner.append(index)
         self._fuzzy_choices = fuzzy_choices
+        longest = max((len(choice) for choice in fuzzy_choices), default=0)
+        # rapidfuzz's ratio is 2·matches/(len_a+len_b), so a longer query can never reach the cutoff
+        self._fuzzy_max_len = int(longest * (200 / max(t.fuzzy_cutoff, 1.0) - 1)) + 1
         self._asked_terms = [frozenset(doc) for doc in asked_docs]
         self._answer_terms = [frozenset(doc) for doc in answer_docs]
         # Two BM25 fields: how residents ask (question + variants) and, weighted lower, the answer.
@@ -204,12 +207,15 @@ class Searcher:
                     continue
                 coverage = matched / total if total else 0.0
                 results[int(index)] = coverage * (score / top_score)
-        fuzzy = process.extractOne(
-            _compact(normalized),
-            self._fuzzy_choices,
-            scorer=fuzz.ratio,
-            score_cutoff=t.fuzzy_cutoff,
-        )
+        compact = _compact(normalized)
+        fuzzy = None
+        if len(compact) <= self._fuzzy_max_len:
+            fuzzy = process.extractOne(
+                compact,
+                self._fuzzy_choices,
+                scorer=fuzz.ratio,
+                score_cutoff=t.fuzzy_cutoff,
+            )
         if fuzzy is not None:
             owner = self._fuzzy_owner[fuzzy[2]]
             results[owner] = max(results.get(owner, 0.0), fuzzy[1] / 100)
