@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -152,20 +152,20 @@ async def scan_deadlines(
     session: AsyncSession,
     now: datetime | None = None,
     county: object | None = None,
-    tz: str | ZoneInfo | None = DEFAULT_TZ,
+    tz: str | ZoneInfo | None = None,
 ) -> ScanResult:
     """Mark cases near (yellow) or past (red) a deadline, once per level and clock, and raise 督办.
 
     Red repeats once per working day while the case stays overdue. Each change is claimed with a
     conditional UPDATE, so two scanners running at once never warn twice. Commits.
     """
-    from backend.county import County, load_county
-    from backend.services import outbox
+    from backend.county import County
+    from backend.services import outbox, runtime
     from backend.services.directory import unit_heads
 
-    county_data = county if isinstance(county, County) else load_county()
+    county_data = county if isinstance(county, County) else runtime.county()
     now = as_utc(now or utcnow())
-    zone = _zone(tz)
+    zone = _zone(tz or runtime.tz())
     result = ScanResult()
     rows = await session.exec(
         select(Case).where(
@@ -294,12 +294,79 @@ def _repeat_due(last: datetime | None, now: datetime, zone: ZoneInfo) -> bool:
     return today > as_utc(last).astimezone(zone).date() and is_working_day(today)
 
 
+async def enqueue_daily_digest(
+    *, session: AsyncSession, now: datetime | None = None, tz: str | ZoneInfo | None = None
+) -> dict[str, int]:
+    """Queue the center's daily digest once per local day (commits); returns its numbers.
+
+    payload: new (cases created since the previous local midnight), overdue (open past a
+    deadline), due_today (a deadline by the end of today), satisfaction (per cent of
+    满意/基本满意 among the ratings of the last 30 days, -1 when there are none).
+    """
+    from sqlalchemy import and_, func
+
+    from backend.models import Rating, RatingScore
+    from backend.services import outbox, runtime
+
+    zone = _zone(tz or runtime.tz())
+    now = as_utc(now or utcnow())
+    today = now.astimezone(zone).date()
+    midnight = datetime.combine(today, time(0), tzinfo=zone).astimezone(UTC)
+    tomorrow = midnight + timedelta(days=1)
+    waiting = col(Case.status).in_(ACCEPT_CLOCK_STATUSES)
+    working = col(Case.status).in_(HANDLE_CLOCK_STATUSES)
+
+    async def count(*conditions: Any) -> int:
+        result = await session.exec(select(func.count()).select_from(Case).where(*conditions))
+        return int(result.one())
+
+    new = await count(col(Case.created_at) >= midnight)
+    overdue = await count(
+        or_(
+            and_(waiting, col(Case.accept_deadline) <= now),
+            and_(working, col(Case.handle_deadline) <= now),
+        )
+    )
+    due_today = await count(
+        or_(
+            and_(waiting, col(Case.accept_deadline) > now, col(Case.accept_deadline) <= tomorrow),
+            and_(working, col(Case.handle_deadline) > now, col(Case.handle_deadline) <= tomorrow),
+        )
+    )
+    ratings = (
+        await session.exec(
+            select(Rating.score).where(col(Rating.created_at) >= now - timedelta(days=30))
+        )
+    ).all()
+    good = sum(1 for r in ratings if r != RatingScore.unsatisfied)
+    numbers = {
+        "new": new,
+        "overdue": overdue,
+        "due_today": due_today,
+        "satisfaction": round(100 * good / len(ratings)) if ratings else -1,
+    }
+    center = (await session.exec(select(Unit).where(Unit.code == "center"))).first()
+    if center is not None:
+        await outbox.enqueue(
+            session=session,
+            kind=outbox.NoticeKind.digest,
+            case_id=None,
+            payload={**numbers, "date": today.isoformat()},
+            dedupe_key=f"digest:{today.isoformat()}",
+            unit=center,
+            now=now,
+        )
+        await session.commit()
+    return numbers
+
+
 __all__ = [
     "ScanResult",
     "accept_deadline",
     "add_calendar_days",
     "add_working_time",
     "as_utc",
+    "enqueue_daily_digest",
     "handle_deadline",
     "is_working_day",
     "next_working_day",

@@ -94,7 +94,9 @@ class World:
     people: dict[str, Person]
     next_tg: int = 1000
 
-    async def person(self, name: str, role: Role, unit: str | None = None) -> Person:
+    async def person(
+        self, name: str, role: Role, unit: str | None = None, *, commit: bool = True
+    ) -> Person:
         self.next_tg += 1
         person = Person(
             telegram_id=self.next_tg,
@@ -104,7 +106,8 @@ class World:
             township=self.units[unit].township if unit else None,
         )
         self.session.add(person)
-        await self.session.commit()
+        if commit:
+            await self.session.commit()
         self.people[name] = person
         return person
 
@@ -117,18 +120,19 @@ async def world(session_factory: async_sessionmaker[AsyncSession], session: Asyn
     await directory.sync_units(session=session, county=load_county())
     units = {u.code: u for u in (await session.exec(select(Unit))).all()}
     w = World(session_factory, session, units, {})
-    await w.person("resident", Role.resident)
-    await w.person("neighbour", Role.resident)
-    await w.person("dispatcher", Role.dispatcher, "center")
-    await w.person("supervisor", Role.supervisor)
-    await w.person("hrss_staff", Role.staff, "hrss")
-    await w.person("hrss_staff2", Role.staff, "hrss")
-    await w.person("hrss_head", Role.unit_head, "hrss")
-    await w.person("police_staff", Role.staff, "police")
-    await w.person("justice_staff", Role.staff, "justice")
-    await w.person("housing_staff", Role.staff, "housing")
-    await w.person("grid", Role.grid_worker)
-    await w.person("micheng_staff", Role.staff, "township:弥城镇")
+    await w.person("resident", Role.resident, commit=False)
+    await w.person("neighbour", Role.resident, commit=False)
+    await w.person("dispatcher", Role.dispatcher, "center", commit=False)
+    await w.person("supervisor", Role.supervisor, commit=False)
+    await w.person("hrss_staff", Role.staff, "hrss", commit=False)
+    await w.person("hrss_staff2", Role.staff, "hrss", commit=False)
+    await w.person("hrss_head", Role.unit_head, "hrss", commit=False)
+    await w.person("police_staff", Role.staff, "police", commit=False)
+    await w.person("justice_staff", Role.staff, "justice", commit=False)
+    await w.person("housing_staff", Role.staff, "housing", commit=False)
+    await w.person("grid", Role.grid_worker, commit=False)
+    await w.person("micheng_staff", Role.staff, "township:弥城镇", commit=False)
+    await session.commit()
     return w
 
 

@@ -228,3 +228,24 @@ async def test_no_warning_early_in_the_window(world: World, fraction_hours: int)
         session=world.session, now=DISPATCHED + timedelta(hours=fraction_hours)
     )
     assert (result.yellow, result.red) == (0, 0)
+
+
+async def test_daily_digest_is_queued_once_per_local_day(world: World) -> None:
+    from backend.services.deadlines import enqueue_daily_digest
+
+    await intake.submit_report(
+        session=world.session,
+        reporter=world["resident"],
+        draft=ReportDraft(text="欠薪"),
+        now=DISPATCHED,
+    )
+    morning = local(2026, 11, 25, 18).astimezone(UTC)
+    numbers = await enqueue_daily_digest(session=world.session, now=morning)
+    assert numbers == {"new": 1, "overdue": 0, "due_today": 0, "satisfaction": -1}
+    await enqueue_daily_digest(session=world.session, now=morning + timedelta(hours=1))
+    next_day = local(2026, 11, 26, 20).astimezone(UTC)
+    assert (await enqueue_daily_digest(session=world.session, now=next_day))["due_today"] == 1
+    rows = (
+        await world.session.exec(select(OutboxMessage).where(OutboxMessage.kind == "digest"))
+    ).all()
+    assert [r.payload["date"] for r in rows] == ["2026-11-25", "2026-11-26"]
