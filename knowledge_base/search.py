@@ -134,7 +134,7 @@ class Searcher:
                 self._fuzzy_owner.append(index)
         self._fuzzy_choices = fuzzy_choices
         longest = max((len(choice) for choice in fuzzy_choices), default=0)
-        # rapidfuzz's ratio is 2·matches/(len_a+len_b), so a longer query can never reach the cutoff
+        # ratio = 2·matches/(len_a+len_b): much longer questions can never reach the cutoff
         self._fuzzy_max_len = int(longest * (200 / max(t.fuzzy_cutoff, 1.0) - 1)) + 1
         self._asked_terms = [frozenset(doc) for doc in asked_docs]
         self._answer_terms = [frozenset(doc) for doc in answer_docs]
