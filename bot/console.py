@@ -447,12 +447,25 @@ async def run_console(
     console_session = ConsoleSession(out)
     bot = create_bot(settings, session=console_session)
     dp = create_dispatcher(settings, session_factory=session_factory)
-    deliver = await _notifier(bot, session_factory, settings, console_session)
+    original = _original_resolver()
     try:
+        deliver = await _notifier(bot, session_factory, settings, console_session)
         await Console(dp, bot, console_session, deliver=deliver).run(read)
     finally:
+        if original is not None:  # the console's resolver is for this console only
+            from bot.notifications import worker
+
+            worker.resolve_chat = original
         await dp.storage.close()
         await dp.fsm.events_isolation.close()
+
+
+def _original_resolver() -> Any:
+    try:
+        from bot.notifications import worker
+    except ImportError:
+        return None
+    return worker.resolve_chat
 
 
 async def _notifier(
