@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,6 +21,10 @@ from backend.web.render import error_page, make_templates
 from backend.web.routes import admin, auth, board, cases, open311, search, stats
 
 STATIC_DIR = Path(__file__).parent / "static"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> FastAPI:
@@ -40,7 +44,9 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
         version="1.0",
         description="综治通的开放接口（Open311 GeoReport v2）。网页工作台的页面不在此文档中。",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Swagger UI would load its assets from a CDN; the machine may be offline, so only the
+        # OpenAPI document itself is served (/openapi.json).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.web = WebState(
@@ -52,6 +58,18 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, board, cases, search, stats, admin, open311):
         app.include_router(module.create_router())
+
+    @app.middleware("http")
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Login links carry a token in the path: never send it on as a Referer.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

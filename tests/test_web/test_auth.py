@@ -285,3 +285,11 @@ async def test_center_board_lists_triage_and_red_cases(
     assert board.status_code == 200
     assert "待分拨" in board.text and "MD20261127-0003" in board.text
     assert "红色风险" in board.text
+
+
+async def test_pages_send_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/login")
+    assert response.headers["Referrer-Policy"] == "no-referrer"  # login tokens stay private
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
