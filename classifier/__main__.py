@@ -86,9 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="classify one text and print the decision and why")
     explain.add_argument("text", nargs="+", help="the report text (quote it)")
     explain.set_defaults(func=_explain)
-    route = sub.add_parser(
-        "route", help="route a CSV file in batch (e.g. historical 12345 data)"
-    )
+    route = sub.add_parser("route", help="route a CSV file in batch (e.g. historical 12345 data)")
     route.add_argument("--input", required=True, help="UTF-8 CSV with a text column")
     route.add_argument("--output", required=True, help="where to write the routed CSV")
     route.add_argument("--column", default="text", help="name of the text column (default: text)")

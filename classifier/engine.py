@@ -17,7 +17,7 @@ from functools import cache
 
 import ahocorasick
 
-from .rules import Category, RiskSignal, RuleSet
+from .rules import DATA_DIR, Category, RiskSignal, RuleError, RuleSet
 
 MAX_CHARS = 20_000
 _NEGATORS = ("没有", "并没有", "没", "未", "不是", "并非", "并不是", "无", "不", "别说")
@@ -54,18 +54,13 @@ class _Term:
 
 
 @cache
-def _traditional_chars() -> frozenset[str]:
-    """Characters that only occur in traditional script (from zhconv's table)."""
-    import zhconv
-
-    table = zhconv.zhconv.getdict("zh-hans")
-    return frozenset(k for k, v in table.items() if len(k) == 1 and v != k)
-
-
-def _to_simplified(text: str) -> str:
-    import zhconv
-
-    return str(zhconv.convert(text, "zh-cn"))
+def _traditional_table() -> dict[int, int]:
+    """str.translate table 繁→简 (data/traditional_chars.txt, made from zhconv's dictionary)."""
+    path = DATA_DIR / "traditional_chars.txt"
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    if len(lines) < 2 or len(lines[0]) != len(lines[1]):
+        raise RuleError(f"{path}: expected two lines of equal length (繁体, 简体)")
+    return str.maketrans(lines[0], lines[1])
 
 
 class Engine:
@@ -169,9 +164,7 @@ class Engine:
 
     def normalise(self, text: str) -> str:
         """Full-width → half-width, traditional → simplified, dialect forms → standard."""
-        text = unicodedata.normalize("NFKC", text)
-        if not _traditional_chars().isdisjoint(text):
-            text = _to_simplified(text)
+        text = unicodedata.normalize("NFKC", text).translate(_traditional_table())
         text = " ".join(text.split())
         if self._dialect_re is not None:
             text = self._dialect_re.sub(lambda m: self._dialect_map[m.group(0)], text)
@@ -236,7 +229,9 @@ class Engine:
                 oranges = keys & orange_set
                 orange = min(oranges, key=found.__getitem__) if oranges else None
                 if orange is None and has_combo_part:
-                    combo = next((c for c in sig.orange_combos if all(p in found for p in c)), None)
+                    combo = next(
+                        (c for c in sig.orange_combos if all(p in found for p in c)), None
+                    )
                     orange = "+".join(combo) if combo else None
                 if orange:
                     alsos = keys & also_set
@@ -286,7 +281,9 @@ class Engine:
                     phrases.setdefault(code, []).append("+".join(parts))
         scores: dict[str, float] = {}
         hits: dict[str, list[str]] = {}
-        for code in sorted(set(strong) | set(weak) | set(phrases), key=self._cat_order.__getitem__):
+        for code in sorted(
+            set(strong) | set(weak) | set(phrases), key=self._cat_order.__getitem__
+        ):
             if code in excluded:
                 continue
             s, wk, ph = strong.get(code, []), weak.get(code, []), phrases.get(code, [])
@@ -335,10 +332,19 @@ class Engine:
         department: str | None = None
         confidence = 0.0
         reasons: list[str] = []
-        if dept_scores and (cat_scores or n_evidence >= self.min_evidence):
-            order = self._dept_order
-            top = max(sorted(dept_scores, key=lambda d: order.get(d, 99)), key=dept_scores.get)
-            p_top = _softmax_top(dept_scores.values(), dept_scores[top], self.temperature)
+
+        # only departments with some evidence of their own compete; the bias is just a prior
+        def tie_order(dept: str) -> int:  # ties go to the earlier category, then department
+            if dept in best_cat:
+                return self._cat_order[best_cat[dept][1]]
+            return 1000 + self._dept_order.get(dept, 99)
+
+        candidates = sorted(set(best_cat) | set(evidence_words), key=tie_order)
+        if candidates and (cat_scores or n_evidence >= self.min_evidence):
+            top = max(candidates, key=dept_scores.__getitem__)
+            p_top = _softmax_top(
+                (dept_scores[d] for d in candidates), dept_scores[top], self.temperature
+            )
             # how much evidence there is at all: one strong keyword ~ 0.95, one weak word ~ 0.4
             strength = best_cat.get(top, (0.0, ""))[0] + sum(
                 w for w, _ in evidence_words.get(top, [])
@@ -365,18 +371,19 @@ class Engine:
 
         base = self.categories[category].base_risk if category else "blue"
         if category is None and cat_scores:
-            base = "yellow" if any(
-                self.categories[c].base_risk == "yellow" for c in cat_scores
-            ) else "blue"
+            base = (
+                "yellow"
+                if any(self.categories[c].base_risk == "yellow" for c in cat_scores)
+                else "blue"
+            )
         level, signal_labels, fired, _raises = self._risk(found, base)
         lead = self._lead(fired, level)
         displaced: str | None = None
         if lead is not None and lead != department:
             displaced = department
             department = lead
-            if category is None or self.categories[category].department != lead:
-                if category is None or displaced is None:
-                    category = self.rules.department_defaults.get(lead)
+            if category is None:  # a known topic (e.g. D01) stays; otherwise the lead's default
+                category = self.rules.department_defaults.get(lead)
             confidence = max(confidence, 0.5)
             reasons.append(f"high-risk signal → {lead} leads")
         elif department is None and fired:
@@ -407,7 +414,9 @@ class Engine:
     def _lead(fired: list[RiskSignal], level: str) -> str | None:
         """The department a risk signal hands the case to (e.g. police for violence)."""
         for sig in fired:
-            if sig.department and (sig.leads == "always" or (sig.leads == "red" and level == "red")):
+            if sig.department and (
+                sig.leads == "always" or (sig.leads == "red" and level == "red")
+            ):
                 return sig.department
         return None
 

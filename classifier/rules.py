@@ -31,11 +31,11 @@ class _Str(str):
     line: int
 
 
-class _List(list):  # type: ignore[type-arg]
+class _List(list[Any]):
     line: int
 
 
-class _Dict(dict):  # type: ignore[type-arg]
+class _Dict(dict[Any, Any]):
     line: int
 
 
@@ -377,7 +377,9 @@ def _load_dialect(directory: Path) -> tuple[DialectRule, ...]:
         )
         not_preceded = tuple(ctx.words(entry.get("not_preceded_by"), "not_preceded_by", entry))
         if any(len(c) != 1 for c in not_preceded):
-            raise ctx.error(entry, "dialect rule: not_preceded_by entries must be single characters")
+            raise ctx.error(
+                entry, "dialect rule: not_preceded_by entries must be single characters"
+            )
         rules.append(
             DialectRule(
                 form=ctx.text(entry, "form", "dialect rule"),

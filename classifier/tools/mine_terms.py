@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--rate", type=float, default=20.0)
     ap.add_argument("--power", type=float, default=0.7, help="class weight = (n/n_c)^power")
-    ap.add_argument("--keep", type=float, default=0.15, help="drop words whose weights are all below")
+    ap.add_argument(
+        "--keep", type=float, default=0.15, help="drop words whose weights are all below"
+    )
     ap.add_argument("--hand-scale", type=float, default=1.0)
     ap.add_argument("--abstain-below", type=float, default=0.3)
     args = ap.parse_args(argv)
@@ -180,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     text = to_yaml(model["words"], model["depts"], model["w"], model["b"], args.keep, settings)
     Path(args.output).write_text(text, encoding="utf-8")
     n_terms = text.count("\n  ") - len(settings) - len(model["depts"])
-    print(f"wrote {args.output}: {n_terms} words, {len(model['depts'])} departments", file=sys.stderr)
+    print(
+        f"wrote {args.output}: {n_terms} words, {len(model['depts'])} departments", file=sys.stderr
+    )
     return 0
 
 
