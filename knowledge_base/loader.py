@@ -75,7 +75,7 @@ def _text(path: Path, entry_id: str | None, raw: dict[str, Any], key: str) -> st
     return " ".join(value.split())
 
 
-def _laws(path: Path, entry_id: str, raw: Any) -> tuple[LawRef, ...]:
+def _laws(path: Path, entry_id: str, raw: Any, titles: dict[str, str]) -> tuple[LawRef, ...]:
     if not isinstance(raw, list) or not raw:
         raise ContentError(
             path, "'laws' must be a non-empty list of {law, articles, version}", entry_id
@@ -104,13 +104,12 @@ def _laws(path: Path, entry_id: str, raw: Any) -> tuple[LawRef, ...]:
                 f"law '{item['law']}': 'version' must be a date like \"2020-05-28\"",
                 entry_id,
             )
-        refs.append(
-            LawRef(law=item["law"].strip("《》 "), articles=tuple(articles), version=version)
-        )
+        law = item["law"].strip("《》 ")
+        refs.append(LawRef(law, tuple(articles), version, titles.get(law, "")))
     return tuple(refs)
 
 
-def _entry(path: Path, file_topic: str, raw: Any, index: int) -> Entry:
+def _entry(path: Path, file_topic: str, raw: Any, index: int, titles: dict[str, str]) -> Entry:
     if not isinstance(raw, dict):
         raise ContentError(path, f"entry #{index + 1} is not a mapping")
     entry_id = raw.get("id")
@@ -173,7 +172,7 @@ def _entry(path: Path, file_topic: str, raw: Any, index: int) -> Entry:
         question=_text(path, entry_id, raw, "question"),
         variants=tuple(" ".join(v.split()) for v in variants),
         answer=answer,
-        laws=_laws(path, entry_id, raw["laws"]),
+        laws=_laws(path, entry_id, raw["laws"], titles),
         topics=tuple(topics),
         reviewed=reviewed,
         file_topic=file_topic,
@@ -204,6 +203,7 @@ def load_content(content_dir: Path | str | None = None) -> Content:
     folder = Path(content_dir) if content_dir is not None else CONTENT_DIR
     if not folder.is_dir():
         raise ContentError(folder, "content folder not found")
+    titles = law_titles()
     entries: list[Entry] = []
     seen: dict[str, str] = {}
     topics: list[str] = []
@@ -218,7 +218,7 @@ def load_content(content_dir: Path | str | None = None) -> Content:
             raise ContentError(path, "'topic' (the file's main topic) is missing")
         topics.append(file_topic.strip())
         for index, item in enumerate(raw["entries"]):
-            entry = _entry(path, file_topic.strip(), item, index)
+            entry = _entry(path, file_topic.strip(), item, index, titles)
             if entry.id in seen:
                 raise ContentError(path, f"duplicate id (also in {seen[entry.id]})", entry.id)
             seen[entry.id] = path.name
@@ -240,3 +240,11 @@ def load_data_file(name: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ContentError(path, "expected a mapping at the top level")
     return raw
+
+
+def law_titles() -> dict[str, str]:
+    """Short law name → full title for display (``data/law_titles.yaml``)."""
+    raw = load_data_file("law_titles.yaml").get("titles") or {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ContentError(DATA_DIR / "law_titles.yaml", "'titles' must map short names to titles")
+    return {str(k): v for k, v in raw.items()}

@@ -24,12 +24,13 @@ class LawRef:
     law: str
     articles: tuple[int, ...]
     version: str
+    title: str = ""  # full title for display (judicial interpretations); defaults to ``law``
 
     def basis(self) -> str:
         """Readable form, e.g. 《民法典》第1076、1077条（2020年版）."""
         numbers = "、".join(str(n) for n in self.articles)
         year = f"（{self.version[:4]}年版）" if self.version else ""
-        return f"《{self.law}》第{numbers}条{year}"
+        return f"《{self.title or self.law}》第{numbers}条{year}"
 
 
 @dataclass(frozen=True)

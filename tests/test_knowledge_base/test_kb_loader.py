@@ -133,3 +133,24 @@ def test_packaged_content_has_a_hundred_entries_with_unique_ids() -> None:
     entries = knowledge_base.load().entries
     assert len(entries) >= 100
     assert len({e.id for e in entries}) == len(entries)
+
+
+def test_basis_shows_full_titles_but_laws_keep_short_names() -> None:
+    entry = knowledge_base.get_entry("marriage-bride-price-refund")
+    assert entry is not None
+    assert (
+        "《最高人民法院关于审理涉彩礼纠纷案件适用法律若干问题的规定》第2、3、5、6条" in entry.basis
+    )
+    assert "涉彩礼纠纷规定" in entry.law_names
+
+
+def test_command_line_check_reports_errors_and_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from knowledge_base.__main__ import main
+
+    assert main(["check"]) == 0
+    assert "ok:" in capsys.readouterr().out
+    write(tmp_path, "broken.yaml", content_file(entry(related="[missing-id]")))
+    assert main(["check", str(tmp_path)]) == 1
+    assert "broken.yaml" in capsys.readouterr().err
