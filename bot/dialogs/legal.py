@@ -188,9 +188,9 @@ def render_answer(
     parts.append(t("legal.disclaimer", lang))
     if hit.dispute:
         parts.append(t("legal.dispute_hint", lang))
+    parts.append(t("legal.answer_more", lang))
     if related:
         parts.append(t("legal.answer_related", lang))
-    parts.append(t("legal.answer_more", lang))
     rows: list[list[InlineKeyboardButton | None]] = [
         [
             _button(t("legal.btn_helpful", lang), "good", log_id),
