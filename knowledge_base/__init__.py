@@ -5,6 +5,7 @@
     topics() -> list[str]                    # the content files' topics, for browsing
     entries_for_topic(topic) -> list[Entry]
     load(content_dir=None) -> Content        # load and validate (raises ContentError)
+    preload()                                # build the index at startup (optional)
 
 Content is loaded lazily on the first call and the index is immutable afterwards (thread-safe).
 """
@@ -39,6 +40,7 @@ __all__ = [
     "entries_for_topic",
     "get_entry",
     "load",
+    "preload",
     "search",
     "topics",
 ]
@@ -61,6 +63,11 @@ def _default() -> Searcher:
                 _searcher = build_searcher(load_content())
             searcher = _searcher
     return searcher
+
+
+def preload() -> None:
+    """Load and index the content now (a few seconds) instead of on the first question."""
+    _default()
 
 
 def search(question: str, limit: int = 3) -> list[Hit]:

@@ -51,6 +51,9 @@ def test_typos_still_find_the_right_entry(question: str, expected: str) -> None:
         ("克法院告他要准备哪样材料", "procedure-how-to-sue"),
         ("离婚了娃娃的生活费他不给", "marriage-child-support"),
         ("婆娘跑了好几年不回来，给能离婚", "marriage-divorce-lawsuit"),
+        ("克法院告状要花好多钱", "procedure-court-fees"),
+        ("儿子儿媳不养我们老两口", "elderly-support-refused"),
+        ("合伙养猪亏了咋个分", "contract-partnership"),
     ],
 )
 def test_dialect_forms_are_understood(question: str, expected: str) -> None:
