@@ -46,7 +46,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             connection
         ).get_current_revision() is None and inspect(connection).has_table("case")
         if untracked:
-            # Made by SQLModel.metadata.create_all (tests, early installs): adopt it as head.
+            # Made by SQLModel.metadata.create_all (tests, early installs): adopt it as head,
+            # but only when it matches the models exactly; otherwise stamping would hide a gap.
+            differences = _differences(connection)
+            if differences:
+                raise RuntimeError(
+                    "the database has tables but no Alembic version, and they differ from the "
+                    f"models ({len(differences)} differences, first: {differences[0]!r}); "
+                    "back it up and recreate it, or stamp the matching revision by hand"
+                )
             command.stamp(config, "head")
         command.upgrade(config, revision)
 
@@ -65,15 +73,16 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 async def schema_differences(engine: AsyncEngine) -> list[Any]:
     """What autogenerate would still add/change: empty when the migrations match the models."""
 
-    def _run(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(
-            connection,
-            opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
-        )
-        return list(compare_metadata(context, SQLModel.metadata))
-
     async with engine.connect() as conn:
-        return await conn.run_sync(_run)
+        return await conn.run_sync(_differences)
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+    )
+    return list(compare_metadata(context, SQLModel.metadata))
 
 
 async def make_revision(engine: AsyncEngine, message: str) -> None:

@@ -27,6 +27,8 @@ async def test_upgrade_head_matches_the_models_with_no_differences(engine: Async
 
 async def test_upgrade_is_idempotent_and_adopts_a_create_all_schema(engine: AsyncEngine) -> None:
     # The engine fixture made the tables with create_all: init must adopt them, not fail.
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await migrate.upgrade(engine)
     first = await migrate.current_revision(engine)
     await migrate.upgrade(engine)
@@ -39,3 +41,16 @@ async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
     await migrate.downgrade(engine, "base")
     await migrate.upgrade(engine)
     assert await migrate.schema_differences(engine) == []
+
+
+async def test_an_unversioned_schema_that_differs_from_the_models_is_not_adopted(
+    engine: AsyncEngine,
+) -> None:
+    import pytest
+
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await conn.execute(text("DROP TABLE rating"))
+    with pytest.raises(RuntimeError, match="no Alembic version"):
+        await migrate.upgrade(engine)
+    assert await migrate.current_revision(engine) is None
