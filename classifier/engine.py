@@ -14,8 +14,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import ahocorasick
+import numpy as np
 
 from .rules import DATA_DIR, Category, RiskSignal, RuleError, RuleSet
 
@@ -25,6 +27,7 @@ _NEGATION_WINDOW = 3
 _BREAKS = set("，。！？；,.!?;、\n：:")
 _LEVEL_ORDER = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
 _LEVELS = ("blue", "yellow", "orange", "red")
+_WORDLIKE = re.compile(r"[^\W_]")  # a letter or digit in any script
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,28 @@ class _Term:
     evidence: dict[str, float] = field(default_factory=dict)  # department -> weight
 
 
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
 @cache
-def _traditional_table() -> dict[int, int]:
-    """str.translate table 繁→简 (data/traditional_chars.txt, made from zhconv's dictionary)."""
+def _traditional_table() -> tuple[dict[str, str], re.Pattern[str]]:
+    """繁→简 character map and a pattern finding any 繁体 character.
+
+    From data/traditional_chars.txt (made from zhconv's dictionary by tools/make_trad_table.py),
+    so the hot path never imports zhconv. Characters outside the BMP are left as they are.
+    """
     path = DATA_DIR / "traditional_chars.txt"
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     if len(lines) < 2 or len(lines[0]) != len(lines[1]):
         raise RuleError(f"{path}: expected two lines of equal length (繁体, 简体)")
-    return str.maketrans(lines[0], lines[1])
+    mapping = {t: s for t, s in zip(lines[0], lines[1], strict=True) if ord(t) < 0x10000}
+    pattern = re.compile("[" + re.escape("".join(sorted(mapping))) + "]")
+    return mapping, pattern
+
+
+def _half_width(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
 
 
 class Engine:
@@ -81,7 +98,7 @@ class Engine:
         self._phrases: list[tuple[str, tuple[str, ...]]] = []  # (category, parts)
         self._joint_triggers: list[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]]
         self._build(rules)
-        self._dialect_re, self._dialect_map = self._compile_dialect(rules)
+        self._dialect = self._compile_dialect(rules)
 
     # --- building ---------------------------------------------------------------------------
 
@@ -134,40 +151,84 @@ class Engine:
             for w in rule.any_of:
                 self._term(w)
             self._joint_triggers.append((rule.category, rule.signal, rule.any_of, rule.add))
+        self._hand_words = frozenset(w for w, t in self._terms.items() if t.strong or t.weak)
+        self._exclude_words = frozenset(w for w, t in self._terms.items() if t.exclude)
+        # general evidence as a matrix: one row per word, one column per department
+        self._depts = list(rules.departments)
+        self._dept_col = {d: i for i, d in enumerate(self._depts)}
+        ev_words = sorted(w for w, t in self._terms.items() if t.evidence)
+        self._ev_row = {w: i for i, w in enumerate(ev_words)}
+        self._ev_words = frozenset(ev_words)
+        matrix = np.zeros((max(len(ev_words), 1), len(self._depts)))
+        for w in ev_words:
+            for dept, weight in self._terms[w].evidence.items():
+                matrix[self._ev_row[w], self._dept_col[dept]] = weight
+        self._ev_matrix = matrix
         automaton = ahocorasick.Automaton()
-        for word in self._terms:
-            automaton.add_word(word, word)
+        for word, term in self._terms.items():
+            automaton.add_word(word, (word, term.negatable, self._ev_row.get(word, -1)))
         automaton.make_automaton()
         self._automaton = automaton
+        self._bias = np.zeros(len(self._depts))
+        for dept, value in rules.department_bias.items():
+            self._bias[self._dept_col[dept]] = value
 
     @staticmethod
-    def _compile_dialect(rules: RuleSet) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    def _compile_dialect(rules: RuleSet) -> Any:
+        """An automaton of dialect forms; contexts are checked for each occurrence found."""
         if not rules.dialect:
-            return None, {}
-        parts = []
-        mapping: dict[str, str] = {}
-        # longer forms first so 咋个整 wins over 咋个
-        for rule in sorted(rules.dialect, key=lambda r: -len(r.form)):
-            pattern = ""
-            if rule.not_preceded_by:
-                chars = "".join(re.escape(c) for c in rule.not_preceded_by)
-                pattern += f"(?<![{chars}])"
-            pattern += re.escape(rule.form)
-            if rule.followed_by:
-                ahead = "|".join(re.escape(w) for w in sorted(rule.followed_by, key=len)[::-1])
-                pattern += f"(?=(?:{ahead}))"
-            parts.append(pattern)
-            mapping.setdefault(rule.form, rule.standard)
-        return re.compile("|".join(parts)), mapping
+            return None
+        automaton = ahocorasick.Automaton()
+        by_form: dict[str, list[tuple[str, tuple[str, ...], frozenset[str]]]] = {}
+        for rule in rules.dialect:
+            by_form.setdefault(rule.form, []).append(
+                (rule.standard, rule.followed_by, frozenset(rule.not_preceded_by))
+            )
+        for form, options in by_form.items():
+            automaton.add_word(form, (form, tuple(options)))
+        automaton.make_automaton()
+        return automaton
+
+    def _dialect_replace(self, text: str) -> str:
+        hits: list[tuple[int, int, str]] = []  # (start, -length, standard)
+        for end, (form, options) in self._dialect.iter(text):
+            start = end - len(form) + 1
+            before = text[start - 1] if start else ""
+            for standard, followed_by, not_after in options:
+                if before and before in not_after:
+                    continue
+                if followed_by and not any(text.startswith(f, end + 1) for f in followed_by):
+                    continue
+                hits.append((start, -len(form), standard))
+                break
+        if not hits:
+            return text
+        hits.sort()
+        out: list[str] = []
+        pos = 0
+        for start, neg_len, standard in hits:
+            if start < pos:
+                continue  # overlaps a longer or earlier form already replaced
+            out.append(text[pos:start])
+            out.append(standard)
+            pos = start - neg_len
+        out.append(text[pos:])
+        return "".join(out)
 
     # --- normalising ------------------------------------------------------------------------
 
     def normalise(self, text: str) -> str:
         """Full-width → half-width, traditional → simplified, dialect forms → standard."""
-        text = unicodedata.normalize("NFKC", text).translate(_traditional_table())
+        # the cheap common cases first: full-width ASCII, then anything else NFKC changes
+        text = _FULL_WIDTH.sub(_half_width, text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        mapping, traditional = _traditional_table()
+        if traditional.search(text):
+            text = traditional.sub(lambda m: mapping[m.group(0)], text)
         text = " ".join(text.split())
-        if self._dialect_re is not None:
-            text = self._dialect_re.sub(lambda m: self._dialect_map[m.group(0)], text)
+        if self._dialect is not None:
+            text = self._dialect_replace(text)
         return text
 
     # --- matching ---------------------------------------------------------------------------
@@ -183,21 +244,25 @@ class Engine:
                     return True
         return False
 
-    def _match(self, text: str) -> tuple[dict[str, int], set[str]]:
-        """Words found (word -> first position) and words seen only in negated form."""
+    def _match(self, text: str) -> tuple[dict[str, int], set[str], list[int], list[str]]:
+        """Words found (word -> first position), words seen only negated, evidence rows/words."""
         found: dict[str, int] = {}
         negated: set[str] = set()
-        terms = self._terms
-        for end, word in self._automaton.iter(text):
+        rows: list[int] = []
+        ev_words: list[str] = []
+        for end, (word, negatable, row) in self._automaton.iter(text):
             if word in found:
                 continue
             start = end - len(word) + 1
-            if terms[word].negatable and self._negated(text, start):
+            if negatable and self._negated(text, start):
                 negated.add(word)
                 continue
             found[word] = start
+            if row >= 0:
+                rows.append(row)
+                ev_words.append(word)
         negated -= found.keys()
-        return found, negated
+        return found, negated, rows, ev_words
 
     # --- risk -------------------------------------------------------------------------------
 
@@ -265,9 +330,11 @@ class Engine:
         weak: dict[str, list[str]] = {}
         excluded: set[str] = set()
         terms = self._terms
-        for word in found:
+        for word in found.keys() & self._exclude_words:
             excluded.update(terms[word].exclude)
-        for word in _longest_only(found, terms):
+        hand_words = sorted(found.keys() & self._hand_words, key=found.__getitem__)
+        hand = {w: found[w] for w in hand_words}
+        for word in _longest_only(hand, terms):
             t = terms[word]
             for c in t.strong:
                 strong.setdefault(c, []).append(word)
@@ -303,31 +370,31 @@ class Engine:
         if not isinstance(text, str):
             raise TypeError(f"classify() needs a str, got {type(text).__name__}")
         norm = self.normalise(text[:MAX_CHARS]) if text else ""
-        if not any(ch.isalnum() for ch in norm):
+        if not _WORDLIKE.search(norm):
             reason = "text is empty" if not norm.strip() else "text has no words (only symbols)"
             return Classification(None, None, "", 0.0, "blue", (), (), (reason,))
-        found, negated = self._match(norm)
+        found, negated, rows, ev_words = self._match(norm)
         cat_scores, cat_hits = self._category_scores(found)
 
         # department scores: general evidence words + scaled best category score per department
-        dept_scores: dict[str, float] = dict(self.rules.department_bias)
-        evidence_words: dict[str, list[tuple[float, str]]] = {}
-        n_evidence = 0
-        for word in found:
-            ev = self._terms[word].evidence
-            if ev:
-                n_evidence += 1
-                for dept, weight in ev.items():
-                    dept_scores[dept] = dept_scores.get(dept, 0.0) + weight
-                    if weight > 0:
-                        evidence_words.setdefault(dept, []).append((weight, word))
+        n_evidence = len(rows)
+        if rows:
+            weights = self._ev_matrix[rows]
+            totals = self._bias + weights.sum(axis=0)
+            positive = np.where(weights > 0, weights, 0.0).sum(axis=0)
+        else:
+            weights = None
+            totals = self._bias
+            positive = np.zeros(len(self._depts))
         best_cat: dict[str, tuple[float, str]] = {}
         for code, score in cat_scores.items():
             dept = self.categories[code].department
             if score > best_cat.get(dept, (0.0, ""))[0]:
                 best_cat[dept] = (score, code)
+        evidence_depts = {self._depts[i] for i in np.flatnonzero(positive > 0)}
+        dept_scores = {d: float(totals[self._dept_col[d]]) for d in evidence_depts | set(best_cat)}
         for dept, (score, _code) in best_cat.items():
-            dept_scores[dept] = dept_scores.get(dept, 0.0) + self.hand_scale * score
+            dept_scores[dept] += self.hand_scale * score
 
         department: str | None = None
         confidence = 0.0
@@ -339,16 +406,14 @@ class Engine:
                 return self._cat_order[best_cat[dept][1]]
             return 1000 + self._dept_order.get(dept, 99)
 
-        candidates = sorted(set(best_cat) | set(evidence_words), key=tie_order)
+        candidates = sorted(dept_scores, key=tie_order)
         if candidates and (cat_scores or n_evidence >= self.min_evidence):
             top = max(candidates, key=dept_scores.__getitem__)
             p_top = _softmax_top(
                 (dept_scores[d] for d in candidates), dept_scores[top], self.temperature
             )
             # how much evidence there is at all: one strong keyword ~ 0.95, one weak word ~ 0.4
-            strength = best_cat.get(top, (0.0, ""))[0] + sum(
-                w for w, _ in evidence_words.get(top, [])
-            )
+            strength = best_cat.get(top, (0.0, ""))[0] + float(positive[self._dept_col[top]])
             confidence = p_top * (1.0 - math.exp(-strength))
             if confidence >= self.abstain_below:
                 department = top
@@ -360,7 +425,7 @@ class Engine:
                 reasons.append(f"matched {'+'.join(words[:4])} → {department} ({category})")
             else:
                 category = self.rules.department_defaults.get(department)
-            top_words = sorted(evidence_words.get(department, []), reverse=True)[:4]
+            top_words = self._top_evidence(ev_words, weights, department)
             if top_words:
                 listed = ", ".join(f"{w} {v:+.1f}" for v, w in top_words)
                 reasons.append(f"general words for {department}: {listed}")
@@ -409,6 +474,16 @@ class Engine:
             joint_departments=joint,
             reasons=tuple(reasons),
         )
+
+    def _top_evidence(
+        self, ev_words: list[str], weights: Any, department: str
+    ) -> list[tuple[float, str]]:
+        """The strongest general words for `department` (for the reasons line)."""
+        if weights is None or department not in self._dept_col:
+            return []
+        column = weights[:, self._dept_col[department]]
+        best = np.argsort(-column, kind="stable")[:4]
+        return [(float(column[i]), ev_words[i]) for i in best if column[i] > 0]
 
     @staticmethod
     def _lead(fired: list[RiskSignal], level: str) -> str | None:
