@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,9 @@ import numpy as np
 from .rules import DATA_DIR, Category, RiskSignal, RuleError, RuleSet
 
 MAX_CHARS = 20_000
+FUZZY_MAX_CHARS = 120  # near-form matching only for short reports that found nothing
+FUZZY_MIN_LEN = 4  # one wrong character in a 4-character keyword still scores 75
+FUZZY_CUTOFF = 75
 _NEGATORS = ("没有", "并没有", "没", "未", "不是", "并非", "并不是", "无", "不", "别说")
 _NEGATION_WINDOW = 3
 _BREAKS = set("，。！？；,.!?;、\n：:")
@@ -99,6 +102,7 @@ class Engine:
         self._joint_triggers: list[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]]
         self._build(rules)
         self._dialect = self._compile_dialect(rules)
+        self._fuzzy_keys: list[str] | None = None  # built on first use (a benign race)
 
     # --- building ---------------------------------------------------------------------------
 
@@ -373,6 +377,30 @@ class Engine:
         if not _WORDLIKE.search(norm):
             reason = "text is empty" if not norm.strip() else "text has no words (only symbols)"
             return Classification(None, None, "", 0.0, "blue", (), (), (reason,))
+        result = self._classify_normalised(norm)
+        if result.department is None and len(norm) <= FUZZY_MAX_CHARS:
+            # short reports with a typo (拖欠工姿): try near-forms of the long strong keywords
+            near = self._near_keywords(norm)
+            if near:
+                retry = self._classify_normalised(norm + "。" + "，".join(near))
+                if retry.department is not None:
+                    note = "near-form of " + ", ".join(near) + " (typo?)"
+                    return replace(retry, reasons=(*retry.reasons, note))
+        return result
+
+    def _near_keywords(self, norm: str) -> list[str]:
+        from rapidfuzz import fuzz, process
+
+        if self._fuzzy_keys is None:
+            self._fuzzy_keys = sorted(
+                w for w, t in self._terms.items() if t.strong and len(w) >= FUZZY_MIN_LEN
+            )
+        hits = process.extract(
+            norm, self._fuzzy_keys, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_CUTOFF, limit=3
+        )
+        return [word for word, _score, _i in hits if word not in norm]
+
+    def _classify_normalised(self, norm: str) -> Classification:
         found, negated, rows, ev_words = self._match(norm)
         cat_scores, cat_hits = self._category_scores(found)
 

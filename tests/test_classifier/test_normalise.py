@@ -82,3 +82,10 @@ def test_unknown_words_abstain_to_human_triage() -> None:
 def test_non_string_input_is_rejected_clearly() -> None:
     with pytest.raises(TypeError):
         classify(None)  # type: ignore[arg-type]
+
+
+def test_near_form_of_a_long_keyword_is_caught_in_a_short_report() -> None:
+    # 挖地机 is a typo of 挖地基: the short report still reaches the neighbour-dispute desk
+    result = classify("隔壁挖地机挖到我家")
+    assert result.category == "D04"
+    assert any("near-form" in r for r in result.reasons)
