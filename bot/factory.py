@@ -60,7 +60,10 @@ def create_storage(
             RedisStorage(redis=redis, key_builder=key_builder),
             RedisEventIsolation(redis=redis, key_builder=key_builder),
         )
-    return DatabaseStorage(session_factory, key_builder=key_builder), SimpleEventIsolation()
+    return (
+        DatabaseStorage.from_url(settings.database_url, key_builder=key_builder),
+        SimpleEventIsolation(),
+    )
 
 
 def create_dispatcher(

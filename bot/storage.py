@@ -18,12 +18,14 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.db import create_engine, create_session_factory
 from backend.models import FsmRecord
 from backend.models.base import utcnow
 
@@ -43,9 +45,31 @@ class DatabaseStorage(BaseStorage):
         self,
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        *,
+        engine: AsyncEngine | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self._engine = engine  # owned (disposed on close) when built by from_url
+
+    @classmethod
+    def from_url(cls, database_url: str, key_builder: KeyBuilder | None = None) -> DatabaseStorage:
+        """A storage with its own connection pool.
+
+        Handlers hold a connection of the main pool while they read or write the FSM state; a
+        separate pool means that can never wait on itself when many updates arrive at once.
+        """
+        engine = create_engine(database_url)
+        if engine.dialect.name == "sqlite":
+            # WAL + synchronous=NORMAL: survives a process crash or restart (what matters for a
+            # half-finished report) without an fsync on every step.
+            @event.listens_for(engine.sync_engine, "connect")
+            def _relaxed_sync(dbapi_conn: Any, _record: Any) -> None:
+                cursor = dbapi_conn.cursor()
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+        return cls(create_session_factory(engine), key_builder, engine=engine)
 
     async def _load(self, key: StorageKey) -> FsmRecord | None:
         async with self.session_factory() as session:
@@ -89,4 +113,5 @@ class DatabaseStorage(BaseStorage):
         return dict(record.data) if record and record.data else {}
 
     async def close(self) -> None:
-        return None
+        if self._engine is not None:
+            await self._engine.dispose()

@@ -37,6 +37,10 @@ class ContextMiddleware(BaseMiddleware):
                 person = await directory.get_or_create_person(
                     session=session, telegram_id=user.id, display_name=user.full_name[:128]
                 )
+                # End the read transaction: the connection goes back to the pool while the
+                # handler talks to Telegram or the FSM storage (no nested checkouts, no
+                # stale SQLite snapshot); objects stay loaded (expire_on_commit=False).
+                await session.commit()
             data["person"] = person
             data["lang"] = normalize_language(person.language if person else None)
             return await handler(event, data)
