@@ -105,7 +105,7 @@ async def run_setup(name: str, database_url: str, redis_url: str | None, residen
         client = Redis.from_url(redis_url)
         await client.flushdb()
         await client.aclose()
-    settings = Settings(_env_file=None, database_url=database_url, redis_url=redis_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=database_url, redis_url=redis_url)
     dp = create_dispatcher(settings, session_factory=factory)
     bot = MockedBot()
     # Warm-up (classifier rules, first connections) outside the measurement.
@@ -113,9 +113,7 @@ async def run_setup(name: str, database_url: str, redis_url: str | None, residen
     timings = Timings()
     cpu_started = time.process_time()
     started = time.perf_counter()
-    await asyncio.gather(
-        *(_resident(dp, bot, 100_000 + i, i, timings) for i in range(residents))
-    )
+    await asyncio.gather(*(_resident(dp, bot, 100_000 + i, i, timings) for i in range(residents)))
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     async with factory() as session:
