@@ -188,7 +188,12 @@ def main() -> None:
     )
     parser.add_argument("--settle", type=float, default=180.0)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--logs", default="", help="keep the processes' logs in this folder")
     args = parser.parse_args()
+    if args.logs:
+        Path(args.logs).mkdir(parents=True, exist_ok=True)
+        asyncio.run(main_async(args, Path(args.logs)))
+        return
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(main_async(args, Path(folder)))
 

@@ -94,6 +94,13 @@ class SendLimiter:
             buckets.append(group)
         return buckets
 
+    def room(self, chat_id: int, horizon: float = 0.0) -> int:
+        """How many messages this chat can take within ``horizon`` seconds (bot-wide ignored)."""
+        buckets = self._buckets(chat_id)[1:]
+        for bucket in buckets:
+            bucket.delay()  # refill
+        return max(0, int(min(b.tokens + horizon * b.rate for b in buckets)))
+
     def chat_delay(self, chat_id: int) -> float:
         """How long this chat must wait, ignoring the bot-wide bucket."""
         return max(bucket.delay() for bucket in self._buckets(chat_id)[1:])

@@ -23,8 +23,10 @@ at-least-once behaviour on purpose: a duplicated card is a nuisance, a lost red-
 claim is a failure of the service (DESIGN: "no report is lost"). Outbox ``dedupe_key`` (unique)
 keeps the same notice from being queued twice in the first place.
 
-Bursts: when more than ``coalesce_threshold`` case cards for one group are due in one batch, the
-group gets one summary listing the case codes with a button to open each instead of N cards.
+Bursts: case cards for one group are coalesced into one summary (codes listed, a button to open
+each) when more than ``coalesce_threshold`` are due at once, or when the group cannot take them
+all now (its 20/min bucket is low). A card that would wait more than ``group_hold`` for the
+group's bucket is handed back until then, so cards arriving meanwhile join the same summary.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class NotifierConfig:
     backoff_base: float = 2.0  # seconds; doubles per attempt
     backoff_cap: float = 600.0
     coalesce_threshold: int = 5  # more cards than this for one group in one batch → one summary
+    group_hold: float = 1.5  # a card waiting longer for its group is deferred (to coalesce)
     summary_max_items: int = 30
     unbound_retry: float = 300.0  # a unit (and the center) without a bound group: retry later
     limits: Limits = field(default_factory=Limits)
@@ -204,7 +207,9 @@ class Notifier:
             else:
                 jobs.append(job)
         for chat_id, group_jobs in cards.items():
-            if len(group_jobs) <= self.config.coalesce_threshold:
+            count = len(group_jobs)
+            room = max(1, self.limiter.room(chat_id, 2 * self.config.group_hold))
+            if count == 1 or (count <= self.config.coalesce_threshold and count <= room):
                 jobs.extend(group_jobs)
                 continue
             size = self.config.summary_max_items
@@ -227,13 +232,26 @@ class Notifier:
     async def _deliver_chat(self, jobs: list[Job]) -> None:
         for index, job in enumerate(jobs):
             wait = self.limiter.chat_delay(job.chat_id)
-            if wait > self.config.max_hold:
-                # This chat is saturated: hand its remaining rows back without spending attempts.
+            saturated = wait > self.config.max_hold or (
+                wait > self.config.group_hold and self._coalescible(job)
+            )
+            # Hand the chat's remaining rows back until it has room again, unless a row is on
+            # its last attempts (a deferral would count as one): then it waits here instead.
+            if saturated and all(_deferrable(later) for later in jobs[index:]):
                 for later in jobs[index:]:
                     await self._defer(later, wait)
                 return
             await self._acquire(job.chat_id)
             await self._send(job)
+
+    @staticmethod
+    def _coalescible(job: Job) -> bool:
+        """Group cards that may be handed back to join a later summary (never near the budget)."""
+        return (
+            is_group_chat(job.chat_id)
+            and all(row.kind == NoticeKind.case_card for row in job.rows)
+            and max(row.attempts for row in job.rows) < outbox.MAX_ATTEMPTS - 3
+        )
 
     async def _acquire(self, chat_id: int) -> None:
         while True:
@@ -366,6 +384,10 @@ class Notifier:
                 log.warning("still cannot record outbox %s as sent", message_id)
                 return
             del self._unrecorded[message_id]
+
+
+def _deferrable(job: Job) -> bool:
+    return max(row.attempts for row in job.rows) < outbox.MAX_ATTEMPTS - 1
 
 
 def _edit_is_moot(exc: TelegramBadRequest) -> bool:

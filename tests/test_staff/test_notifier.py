@@ -288,3 +288,27 @@ async def test_every_notice_kind_renders(desk: Desk) -> None:
                 assert rendered.text, kind
                 assert "王五" not in rendered.text and "13800001111" not in rendered.text
                 assert "<b>x</b>" not in rendered.text  # user text is escaped
+
+
+async def test_cards_to_a_group_out_of_room_wait_and_then_go_as_one_summary(desk: Desk) -> None:
+    desk.notifier.config = NotifierConfig(limits=Limits())
+    first = await desk.submit("老板欠薪第1个月", township="弥城镇")
+    await desk.deliver()  # an idle group: the card goes at once
+    assert first.code in desk.sent_to("hrss")[-1]
+    desk.notifier.limiter.penalise(GROUPS["hrss"], 20)  # the group has used its minute
+    later_cases = [await desk.submit(f"老板欠薪第{i}个月", township="弥城镇") for i in (2, 3)]
+    await desk.notifier.run_once()
+    assert len(desk.bot.calls("sendMessage", chat_id=GROUPS["hrss"])) == 1  # held back
+    assert all(r.state == OutboxState.pending for r in (await desk.outbox("case_card"))[1:])
+
+    # Time has passed: the group has room for one message now, and two cards are waiting.
+    clock = [0.0]
+    desk.notifier.limiter = SendLimiter(Limits(), clock=lambda: clock[0])
+    desk.notifier.limiter.penalise(GROUPS["hrss"], 20)
+    clock[0] = 24.0
+    assert desk.notifier.limiter.room(GROUPS["hrss"]) == 1
+    await desk.notifier.run_once(now=later(30))
+    to_group = desk.bot.calls("sendMessage", chat_id=GROUPS["hrss"])
+    assert len(to_group) == 2
+    assert all(case.code in to_group[-1].text for case in later_cases)
+    assert all(r.state == OutboxState.sent for r in await desk.outbox("case_card"))
