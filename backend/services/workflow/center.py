@@ -1,5 +1,7 @@
-"""Center actions (综治中心 dispatcher / supervisor): dispatch, transfer, 退单 decisions, 联办,
-延期 decisions, 结案, 督办."""
+"""Center actions (综治中心 dispatcher and supervisor).
+
+Dispatch, transfer, 退单 decisions, 联办 set-up, 延期 decisions, 结案, 督办.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +21,6 @@ from backend.services.errors import (
     ValidationFailed,
 )
 from backend.services.outbox import NoticeKind
-
-if TYPE_CHECKING:
-    from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.services.workflow.core import (
     DISPATCH_ROLES,
     Action,
@@ -44,6 +43,9 @@ from backend.services.workflow.core import (
     next_status,
     route_notices,
 )
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 async def dispatch(

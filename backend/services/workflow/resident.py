@@ -19,9 +19,6 @@ from backend.services.errors import (
     ValidationFailed,
 )
 from backend.services.outbox import NoticeKind
-
-if TYPE_CHECKING:
-    from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.services.workflow.core import (
     Action,
     Change,
@@ -36,6 +33,9 @@ from backend.services.workflow.core import (
     _unit,
     next_status,
 )
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 async def rate(

@@ -1,5 +1,7 @@
-"""Unit actions (department / township staff): 签收, 退单, 联办 requests and 协办 tasks, 延期
-requests, notes, attachments, 办结."""
+"""Unit actions (department and township staff).
+
+签收, 退单, 联办 requests and 协办 tasks, 延期 requests, notes, attachments, 办结.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +26,6 @@ from backend.services.errors import (
     ValidationFailed,
 )
 from backend.services.outbox import NoticeKind
-
-if TYPE_CHECKING:
-    from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.services.workflow.core import (
     MAX_EXTENSION_DAYS,
     RETURN_REASONS,
@@ -50,6 +49,9 @@ from backend.services.workflow.core import (
     end_unchanged,
     next_status,
 )
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 async def accept(
