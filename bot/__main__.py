@@ -50,7 +50,7 @@ async def ensure_database(settings: Settings, engine: AsyncEngine) -> None:
 async def run_polling(settings: Settings) -> None:
     from aiogram import Bot
 
-    from bot.factory import create_bot, create_dispatcher
+    from bot.factory import concurrency_limit, create_bot, create_dispatcher
     from bot.handlers.start import set_default_commands
 
     engine = create_engine(settings.database_url)
@@ -75,7 +75,11 @@ async def run_polling(settings: Settings) -> None:
     dp.shutdown.register(on_shutdown)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        await dp.start_polling(
+            bot,
+            allowed_updates=dp.resolve_used_update_types(),
+            tasks_concurrency_limit=concurrency_limit(settings),
+        )
     finally:
         await engine.dispose()
 

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.county import County, load_county
+from backend.db import is_sqlite
 from backend.services import runtime
 from bot.handlers import create_error_router, create_routers
 from bot.middlewares import setup_middlewares
@@ -31,6 +32,8 @@ from bot.storage import DatabaseStorage
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_TOKEN = "1:OFFLINE"  # the console runs without a real token
+CONCURRENT_UPDATES = 64
+SQLITE_CONCURRENT_UPDATES = 10
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
@@ -39,6 +42,15 @@ def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+def concurrency_limit(settings: Settings) -> int:
+    """How many updates one bot process handles at once (the rest wait their turn).
+
+    SQLite serialises writes and its pool holds 15 connections; without a cap a burst of
+    updates would queue inside the pool and time out instead of waiting in line.
+    """
+    return SQLITE_CONCURRENT_UPDATES if is_sqlite(settings.database_url) else CONCURRENT_UPDATES
 
 
 def create_redis(settings: Settings) -> Redis | None:

@@ -251,7 +251,9 @@ def step_of(state_name: str | None) -> str | None:
 
 def previous_step(mode: str, state_name: str | None) -> str | None:
     """The step "⬅️ 上一步" leads to (None: before the first step, i.e. leave the flow)."""
-    if state_name in PARENT_STEP:
+    if state_name == ReportSG.duplicates.state:  # shown instead of the summary: back = before it
+        state_name = ReportSG.confirm.state
+    elif state_name in PARENT_STEP:
         return PARENT_STEP[state_name]
     step = step_of(state_name)
     order = STEPS.get(mode, STEPS[RESIDENT])

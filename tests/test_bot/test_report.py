@@ -340,3 +340,16 @@ async def test_the_report_works_in_english(resident: TgUser) -> None:
     assert "Please check your report" in resident.last_text
     await resident.press("Submit")
     assert "Submitted!" in resident.texts[-2]
+
+
+async def test_back_from_the_similar_cases_returns_to_the_contact_step(
+    dp: Dispatcher, bot: MockedBot
+) -> None:
+    first = TgUser(dp, bot, user_id=2201)
+    await _to_summary(first)
+    await first.press("确认提交")
+    second = TgUser(dp, bot, user_id=2202)
+    await _to_summary(second)
+    assert "相似的事项" in second.texts[-2]
+    await second.press("上一步")
+    assert "联系方式" in second.last_text
