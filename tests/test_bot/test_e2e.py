@@ -112,3 +112,33 @@ async def test_a_resident_goes_from_start_to_a_case_code_over_http(
     assert bot_process.returncode is None  # still running until the fixture stops it
     with contextlib.suppress(ProcessLookupError):
         bot_process.terminate()
+
+
+async def test_without_a_token_python_m_bot_says_it_is_offline_and_opens_the_console(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "BOT_"))}
+    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'db.sqlite'}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(b"1\n/quit\n"), WAIT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    text = output.decode()
+    assert process.returncode == 0, text
+    first_line = text.splitlines()[0]
+    assert "BOT_TOKEN" in first_line and "@BotFather" in first_line
+    assert "综治中心" in text  # the greeting, from a database created on first start
+    assert "发生了什么" in text  # button 1 (反映问题) was pressed
+    assert (tmp_path / "fresh" / "db.sqlite").exists()
