@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlmodel import col, func, select
@@ -117,21 +118,47 @@ async def test_people_without_a_staff_role_cannot_press_staff_buttons(
     case = await new_case(world)
     actor = world[who]
     for action in (
-        workflow.accept(session=world.session, actor=actor, case_id=case.id),
-        workflow.return_case(
-            session=world.session, actor=actor, case_id=case.id, reason_code="其他", text="x"
+        partial(workflow.accept, session=world.session, actor=actor, case_id=case.id),
+        partial(
+            workflow.return_case,
+            session=world.session,
+            actor=actor,
+            case_id=case.id,
+            reason_code="其他",
+            text="x",
         ),
-        workflow.resolve(session=world.session, actor=actor, case_id=case.id, result_text="好了"),
-        workflow.request_extension(
-            session=world.session, actor=actor, case_id=case.id, days=3, reason="x"
+        partial(
+            workflow.resolve,
+            session=world.session,
+            actor=actor,
+            case_id=case.id,
+            result_text="好了",
         ),
-        workflow.dispatch(session=world.session, actor=actor, case_id=case.id, unit_code="police"),
-        workflow.approve_joint(
-            session=world.session, actor=actor, case_id=case.id, unit_codes=["police"]
+        partial(
+            workflow.request_extension,
+            session=world.session,
+            actor=actor,
+            case_id=case.id,
+            days=3,
+            reason="x",
+        ),
+        partial(
+            workflow.dispatch,
+            session=world.session,
+            actor=actor,
+            case_id=case.id,
+            unit_code="police",
+        ),
+        partial(
+            workflow.approve_joint,
+            session=world.session,
+            actor=actor,
+            case_id=case.id,
+            unit_codes=["police"],
         ),
     ):
         with pytest.raises(NotAllowed):
-            await action
+            await action()
     assert await events(world, case) == [("submit", None, "dispatched")]
 
 
@@ -633,25 +660,47 @@ async def test_closed_case_refuses_every_action(world: World) -> None:
     assert case.status == S.closed
     staff, disp = world["hrss_staff"], world["dispatcher"]
     attempts = [
-        workflow.accept(session=world.session, actor=staff, case_id=case.id),
-        workflow.return_case(
-            session=world.session, actor=staff, case_id=case.id, reason_code="其他", text="x"
+        partial(workflow.accept, session=world.session, actor=staff, case_id=case.id),
+        partial(
+            workflow.return_case,
+            session=world.session,
+            actor=staff,
+            case_id=case.id,
+            reason_code="其他",
+            text="x",
         ),
-        workflow.transfer(
-            session=world.session, actor=disp, case_id=case.id, unit_code="police", reason="x"
+        partial(
+            workflow.transfer,
+            session=world.session,
+            actor=disp,
+            case_id=case.id,
+            unit_code="police",
+            reason="x",
         ),
-        workflow.add_note(session=world.session, actor=staff, case_id=case.id, text="x"),
-        workflow.resolve(session=world.session, actor=staff, case_id=case.id, result_text="x"),
-        workflow.close(session=world.session, actor=disp, case_id=case.id, reason="x"),
-        workflow.supervise(session=world.session, actor=disp, case_id=case.id, note="x"),
-        workflow.dispatch(session=world.session, actor=disp, case_id=case.id, unit_code="police"),
-        workflow.rate(
-            session=world.session, actor=world["resident"], case_id=case.id, score="satisfied"
+        partial(workflow.add_note, session=world.session, actor=staff, case_id=case.id, text="x"),
+        partial(
+            workflow.resolve, session=world.session, actor=staff, case_id=case.id, result_text="x"
+        ),
+        partial(workflow.close, session=world.session, actor=disp, case_id=case.id, reason="x"),
+        partial(workflow.supervise, session=world.session, actor=disp, case_id=case.id, note="x"),
+        partial(
+            workflow.dispatch,
+            session=world.session,
+            actor=disp,
+            case_id=case.id,
+            unit_code="police",
+        ),
+        partial(
+            workflow.rate,
+            session=world.session,
+            actor=world["resident"],
+            case_id=case.id,
+            score="satisfied",
         ),
     ]
     for attempt in attempts:
         with pytest.raises(InvalidTransition):
-            await attempt
+            await attempt()
     assert [a for a, _, _ in await events(world, case)] == ["submit", "close"]
 
 
