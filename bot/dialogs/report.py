@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -44,6 +45,7 @@ from bot.dialogs.flow import (
     parse_index,
     preview,
     previous_step,
+    step_of,
     to_report_draft,
 )
 from bot.dialogs.states import GridSG, ReportSG
@@ -95,9 +97,38 @@ async def _offer_resume(message: Message, lang: str, mode: str) -> None:
     )
 
 
+def _has_draft(data: dict[str, Any]) -> bool:
+    return bool(draft_text(data) or data.get("attachments"))
+
+
+async def park_draft(state: FSMContext) -> bool:
+    """Leave the flow but keep an unfinished draft (and its step) to offer it again later.
+
+    Returns False when there is nothing worth keeping (the caller then clears the state).
+    """
+    current = await state.get_state()
+    data = await state.get_data()
+    if current is None or not current.startswith(("ReportSG:", "GridSG:")) or not _has_draft(data):
+        return False
+    await state.update_data(parked_state=current)
+    await state.set_state(None)
+    return True
+
+
+async def offer_parked_draft(message: Message, state: FSMContext, lang: str) -> bool:
+    """If an unfinished report is parked, offer it (continue or start over) and say True."""
+    data = await state.get_data()
+    if not data.get("parked_state") or not _has_draft(data):
+        return False
+    await _offer_resume(message, lang, str(data.get("mode") or RESIDENT))
+    return True
+
+
 async def _begin(message: Message, state: FSMContext, *, lang: str, mode: str) -> None:
     data = await state.get_data()
-    if await state.get_state() is not None and (draft_text(data) or data.get("attachments")):
+    current = await state.get_state()
+    in_flow = current is not None or bool(data.get("parked_state"))
+    if in_flow and _has_draft(data):
         await _offer_resume(message, lang, mode)
         return
     if mode == GRID:
@@ -130,13 +161,14 @@ async def on_resume(
     if message is None:
         return
     await message.edit_reply_markup(reply_markup=None)
-    current = await state.get_state()
     data = await state.get_data()
-    step = previous_step(data.get("mode", RESIDENT), current)
-    from bot.dialogs.flow import step_of
-
+    current = await state.get_state() or data.get("parked_state")
+    await state.update_data(parked_state=None)
+    if not _has_draft(data):
+        await start_report(message, state, lang=lang)
+        return
     await steps.enter(
-        step_of(current) or step or "text",
+        step_of(current) or "text",
         message,
         state,
         lang=lang,
@@ -663,7 +695,7 @@ def create_router() -> Router:
 
     cb.register(on_menu_report, MenuAction.filter(F.action == "report"))
     msg.register(on_report_command, Command("report"))
-    cb.register(on_resume, IN_FLOW, Flow.filter(F.action == "resume"))
+    cb.register(on_resume, Flow.filter(F.action == "resume"))
     cb.register(on_restart, Flow.filter(F.action == "restart"))
     cb.register(on_urgent, IN_FLOW, Flow.filter(F.action == "urgent"))
 

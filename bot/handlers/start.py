@@ -154,12 +154,22 @@ async def on_start(
     person: Person,
     lang: str,
 ) -> None:
-    had_state = await state.get_state() is not None
-    await state.clear()
-    if had_state:
-        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+    await _leave_current_step(message, state, lang)
     await send_menu(message, person=person, lang=lang, session=session, greet=True)
     await set_person_commands(bot, person, lang)
+
+
+async def _leave_current_step(message: Message, state: FSMContext, lang: str) -> None:
+    """Back to the menu: an unfinished report is parked (offered again later), not thrown away."""
+    from bot.dialogs.report import park_draft
+
+    if await state.get_state() is None:
+        return
+    if await park_draft(state):
+        await message.answer(t("report.parked", lang), reply_markup=ReplyKeyboardRemove())
+    else:
+        await state.clear()
+        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
 
 
 async def on_mycases(message: Message, session: AsyncSession, person: Person, lang: str) -> None:
@@ -245,9 +255,8 @@ async def on_menu_button(
 ) -> None:
     """🏠 回到主菜单 from anywhere: leaves the current step (nothing is submitted)."""
     await query.answer()
-    if await state.get_state() is not None:
-        await state.clear()
     if isinstance(query.message, Message):
+        await _leave_current_step(query.message, state, lang)
         await send_menu(query.message, person=person, lang=lang, session=session, greet=False)
 
 

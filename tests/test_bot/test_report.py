@@ -353,3 +353,28 @@ async def test_back_from_the_similar_cases_returns_to_the_contact_step(
     assert "相似的事项" in second.texts[-2]
     await second.press("上一步")
     assert "联系方式" in second.last_text
+
+
+async def test_start_mid_report_parks_the_draft_and_offers_it_again(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await _to_place(resident)
+    await resident.send("/start")
+    assert "已经保存" in resident.texts[-2]
+    await resident.send("村口的桥裂了好大一条缝，车子过的时候晃得很厉害")
+    assert "没有提交的反映" in resident.last_text
+    await resident.press("继续填写")
+    assert "发生在哪里" in resident.last_text
+    await resident.press("跳过")
+    await resident.press("匿名反映")
+    await resident.press("确认提交")
+    [case] = await _cases(bot_session_factory)
+    assert case.text == COMPLAINT
+
+
+async def test_start_over_discards_the_parked_draft(resident: TgUser) -> None:
+    await _to_place(resident)
+    await resident.send("/start")
+    await resident.press("反映问题")
+    await resident.press("重新开始")
+    assert "发生了什么" in resident.last_text
