@@ -4,6 +4,9 @@
   notifier in the same process; without a token: one line saying so, then the console.
 - ``python -m bot console`` — the same dispatcher and handlers in this terminal.
 - ``python -m bot notifier`` — only deliver notifications (for a separate process).
+- ``python -m bot webhook --url https://HOST/tg --port 8081`` — receive updates by webhook; run
+  several of these behind a load balancer with ``REDIS_URL`` set (shared FSM state, per-user
+  locks and duplicate guard) and one ``python -m bot notifier``.
 
 An empty database (the embedded SQLite under ./data/ on a fresh machine) is initialised first,
 exactly as ``python -m backend init`` does.
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -26,7 +30,7 @@ from backend.db import create_engine, create_session_factory
 log = logging.getLogger("bot")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-NOTIFIER_NEEDS_TOKEN = "python -m bot notifier 需要 BOT_TOKEN。 The notifier needs BOT_TOKEN."
+NEEDS_TOKEN = "此模式需要 BOT_TOKEN。 This mode needs BOT_TOKEN."
 
 OFFLINE_NOTICE = (
     "未设置 BOT_TOKEN，现在以离线控制台模式运行（可在 Telegram 里找 @BotFather 创建机器人、"
@@ -95,6 +99,53 @@ def _start_notifier(
     return start_notifier(bot, session_factory, settings)
 
 
+def build_webhook_app(dp: Any, bot: Any, *, path: str, secret: str | None) -> Any:
+    """The aiohttp application that feeds webhook updates to the dispatcher."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    setup_application(app, dp, bot=bot)
+    return app
+
+
+async def run_webhook(settings: Settings, args: argparse.Namespace) -> None:
+    from aiogram import Bot
+    from aiohttp import web
+
+    from bot.factory import create_bot, create_dispatcher
+    from bot.handlers.start import set_default_commands
+
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    await ensure_database(settings, engine)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, session_factory=session_factory)
+    path = "/" + args.url.split("://", 1)[-1].partition("/")[2].strip("/")
+    secret = args.secret or None
+
+    async def on_startup(bot: Bot) -> None:
+        await bot.set_webhook(
+            args.url,
+            secret_token=secret,
+            allowed_updates=dp.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        await set_default_commands(bot)
+
+    dp.startup.register(on_startup)
+    runner = web.AppRunner(build_webhook_app(dp, bot, path=path, secret=secret))
+    await runner.setup()
+    await web.TCPSite(runner, args.host, args.port).start()
+    log.info("webhook listening on %s:%s%s", args.host, args.port, path)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await engine.dispose()
+
+
 async def run_notifier(settings: Settings) -> None:
     from bot.factory import create_bot
     from bot.notifications.worker import run_loops
@@ -125,11 +176,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "mode",
         nargs="?",
-        choices=["run", "console", "notifier"],
+        choices=["run", "console", "notifier", "webhook"],
         default="run",
-        help="run (default: Telegram when BOT_TOKEN is set, else the console), console, notifier",
+        help="run (default: Telegram when BOT_TOKEN is set, else the console), console, "
+        "notifier, webhook",
+    )
+    parser.add_argument("--url", help="webhook: the public HTTPS URL Telegram posts to")
+    parser.add_argument("--host", default="127.0.0.1", help="webhook: listen address")
+    parser.add_argument("--port", type=int, default=8081, help="webhook: listen port")
+    parser.add_argument(
+        "--secret",
+        default=os.environ.get("BOT_WEBHOOK_SECRET", ""),
+        help="webhook: secret token Telegram sends back (default: $BOT_WEBHOOK_SECRET)",
     )
     args = parser.parse_args(argv)
+    if args.mode == "webhook" and not args.url:
+        parser.error("webhook needs --url https://your.host/path")
     settings = Settings()
     mode = args.mode
     if mode == "run" and settings.bot_token is None:
@@ -148,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        runner = run_notifier(settings) if mode == "notifier" else run_polling(settings)
+        if mode == "webhook":
+            runner = run_webhook(settings, args)
+        elif mode == "notifier":
+            runner = run_notifier(settings)
+        else:
+            runner = run_polling(settings)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner)
     return 0
