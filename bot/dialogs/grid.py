@@ -58,7 +58,7 @@ async def _begin(message: Message, state: FSMContext, person: Person, lang: str)
     if person.role != Role.grid_worker:
         await message.answer(t("grid.not_grid_worker", lang), reply_markup=main_menu(lang, person))
         return
-    from bot.dialogs.report import _begin as begin_report
+    from bot.dialogs.report import begin_report
 
     await begin_report(message, state, lang=lang, mode=GRID)
 

@@ -45,6 +45,7 @@ from bot.dialogs.flow import (
     parse_index,
     preview,
     previous_step,
+    reply_keyboard,
     step_of,
     to_report_draft,
 )
@@ -75,13 +76,13 @@ async def start_report(
     if text.strip():
         await message.answer(
             t("report.started_with_text", lang, count=len(text.strip())),
-            reply_markup=steps.reply_keyboard(lang, [t("report.btn_next", lang)]),
+            reply_markup=reply_keyboard(lang, [t("report.btn_next", lang)]),
         )
         await _safety_check(message, state, lang=lang, county=runtime.county())
     else:
         await message.answer(
             t("report.ask_text", lang, count=0, files=0),
-            reply_markup=steps.reply_keyboard(lang, [t("report.btn_next", lang)]),
+            reply_markup=reply_keyboard(lang, [t("report.btn_next", lang)]),
         )
 
 
@@ -124,7 +125,7 @@ async def offer_parked_draft(message: Message, state: FSMContext, lang: str) -> 
     return True
 
 
-async def _begin(message: Message, state: FSMContext, *, lang: str, mode: str) -> None:
+async def begin_report(message: Message, state: FSMContext, *, lang: str, mode: str) -> None:
     data = await state.get_data()
     current = await state.get_state()
     in_flow = current is not None or bool(data.get("parked_state"))
@@ -142,11 +143,11 @@ async def _begin(message: Message, state: FSMContext, *, lang: str, mode: str) -
 async def on_menu_report(query: CallbackQuery, state: FSMContext, lang: str) -> None:
     message = await answer_query(query)
     if message is not None:
-        await _begin(message, state, lang=lang, mode=RESIDENT)
+        await begin_report(message, state, lang=lang, mode=RESIDENT)
 
 
 async def on_report_command(message: Message, state: FSMContext, lang: str) -> None:
-    await _begin(message, state, lang=lang, mode=RESIDENT)
+    await begin_report(message, state, lang=lang, mode=RESIDENT)
 
 
 async def on_resume(
@@ -186,7 +187,9 @@ async def on_restart(
         return
     await message.edit_reply_markup(reply_markup=None)
     await state.clear()
-    await _begin(message, state, lang=lang, mode=GRID if callback_data.arg == GRID else RESIDENT)
+    await begin_report(
+        message, state, lang=lang, mode=GRID if callback_data.arg == GRID else RESIDENT
+    )
 
 
 # -- leaving and going back --------------------------------------------------------------------
