@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -137,6 +138,7 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
             pressed_at = dict(zip(users, presses, strict=True))
             deadline = time.time() + args.settle
             latencies: dict[int, float] = {}
+            recorded: dict[int, float] = {}
             cases: dict[int, Case] = {}
             while time.time() < deadline and len(latencies) < len(users):
                 await asyncio.sleep(1)
@@ -152,6 +154,8 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
                     for call in group_calls:
                         if case.code in str(call["params"].get("text", "")):
                             latencies[user] = call["time"] - pressed_at[user]
+                            created = case.created_at.replace(tzinfo=case.created_at.tzinfo or UTC)
+                            recorded[user] = created.timestamp() - pressed_at[user]
                             break
     except Exception:
         print(tail(folder))
@@ -159,6 +163,8 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
     finally:
         await stub.stop()
     values = sorted(latencies.values())
+    bot_side = sorted(recorded.values())
+    delivery = sorted(latencies[u] - recorded[u] for u in recorded)
     group_messages = sum(
         1
         for c in stub.state.calls
@@ -174,6 +180,12 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
             f"提交 → card in group: median={statistics.median(values):.2f}s p95={p95:.2f}s "
             f"min={values[0]:.2f}s max={values[-1]:.2f}s"
         )
+        for name, part in (
+            ("提交 → case recorded (bot process)", bot_side),
+            ("recorded → card sent (notifier)", delivery),
+        ):
+            q95 = part[min(len(part) - 1, round(0.95 * (len(part) - 1)))]
+            print(f"  {name}: median={statistics.median(part):.2f}s p95={q95:.2f}s")
 
 
 def main() -> None:
