@@ -8,6 +8,7 @@ is safely shared between threads.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -22,7 +23,9 @@ import numpy as np
 from .rules import DATA_DIR, Category, RiskSignal, RuleError, RuleSet
 
 MAX_CHARS = 20_000
-FUZZY_MAX_CHARS = 120  # near-form matching only for short reports that found nothing
+ROUTE_CHARS = 600  # routing reads the opening of a report; risk words are searched everywhere
+_LONGEST_RISK_OVERLAP = 12
+FUZZY_MAX_CHARS = 60  # near-form matching only for short reports that found nothing
 FUZZY_MIN_LEN = 4  # one wrong character in a 4-character keyword still scores 75
 FUZZY_CUTOFF = 75
 _NEGATORS = ("没有", "并没有", "没", "未", "不是", "并非", "并不是", "无", "不", "别说")
@@ -129,6 +132,7 @@ class Engine:
                     t = self._term(p)
                     t.negatable |= kw.negatable
                 self._phrases.append((code, parts))
+        self._risk_words: set[str] = set()
         self._phrase_index: dict[str, list[int]] = {}
         for i, (_code, parts) in enumerate(self._phrases):
             self._phrase_index.setdefault(parts[0], []).append(i)
@@ -148,6 +152,7 @@ class Engine:
             words += [p for combo in (*sig.red_combos, *sig.orange_combos) for p in combo]
             for w in words:
                 self._term(w).negatable = True
+                self._risk_words.add(w)
         for word, per_dept in rules.department_terms.items():
             self._term(word).evidence.update(per_dept)
         self._joint_triggers = []
@@ -173,6 +178,11 @@ class Engine:
             automaton.add_word(word, (word, term.negatable, self._ev_row.get(word, -1)))
         automaton.make_automaton()
         self._automaton = automaton
+        risk_automaton = ahocorasick.Automaton()
+        for word in self._risk_words:
+            risk_automaton.add_word(word, (word, True, -1))
+        risk_automaton.make_automaton()
+        self._risk_automaton = risk_automaton
         self._bias = np.zeros(len(self._depts))
         for dept, value in rules.department_bias.items():
             self._bias[self._dept_col[dept]] = value
@@ -254,7 +264,12 @@ class Engine:
         negated: set[str] = set()
         rows: list[int] = []
         ev_words: list[str] = []
-        for end, (word, negatable, row) in self._automaton.iter(text):
+        matches = self._automaton.iter(text, 0, min(len(text), ROUTE_CHARS))
+        if len(text) > ROUTE_CHARS:
+            # the topic is in the opening; the rest of a long text is only scanned for risk
+            tail = self._risk_automaton.iter(text, ROUTE_CHARS - _LONGEST_RISK_OVERLAP)
+            matches = itertools.chain(matches, tail)
+        for end, (word, negatable, row) in matches:
             if word in found:
                 continue
             start = end - len(word) + 1
@@ -327,18 +342,18 @@ class Engine:
     def _category_scores(
         self, found: dict[str, int]
     ) -> tuple[dict[str, float], dict[str, list[str]]]:
-        w_strong = self.rules.weights["strong"]
-        w_weak = self.rules.weights["weak"]
-        w_phrase = self.rules.weights["phrase"]
-        strong: dict[str, list[str]] = {}
-        weak: dict[str, list[str]] = {}
-        excluded: set[str] = set()
+        """Score every category with a keyword in the text; also return the words per category."""
+        weights = self.rules.weights
+        w_strong, w_weak, w_phrase = weights["strong"], weights["weak"], weights["phrase"]
         terms = self._terms
+        excluded: set[str] = set()
         for word in found.keys() & self._exclude_words:
             excluded.update(terms[word].exclude)
-        hand_words = sorted(found.keys() & self._hand_words, key=found.__getitem__)
-        hand = {w: found[w] for w in hand_words}
-        for word in _longest_only(hand, terms):
+        # a word inside a longer matched keyword counts once (社区矫正 is not also 社区)
+        hand = _not_inside_longer([w for w in found if w in self._hand_words])
+        strong: dict[str, list[str]] = {}
+        weak: dict[str, list[str]] = {}
+        for word in hand:
             t = terms[word]
             for c in t.strong:
                 strong.setdefault(c, []).append(word)
@@ -352,15 +367,13 @@ class Engine:
                     phrases.setdefault(code, []).append("+".join(parts))
         scores: dict[str, float] = {}
         hits: dict[str, list[str]] = {}
-        for code in sorted(
-            set(strong) | set(weak) | set(phrases), key=self._cat_order.__getitem__
-        ):
+        order = self._cat_order
+        for code in sorted(strong.keys() | weak.keys() | phrases.keys(), key=order.__getitem__):
             if code in excluded:
                 continue
-            s, wk, ph = strong.get(code, []), weak.get(code, []), phrases.get(code, [])
-            # words inside a longer matched word of the same category count once
-            s = _drop_contained(s)
-            wk = [w for w in _drop_contained(wk) if not any(w in x for x in s)]
+            s = strong.get(code, [])
+            wk = weak.get(code, [])
+            ph = phrases.get(code, [])
             score = w_strong * len(s) + w_phrase * len(ph)
             if s or ph or len(wk) >= 2:
                 score += w_weak * len(wk)
@@ -553,24 +566,22 @@ class Engine:
         return tuple(result)
 
 
-def _longest_only(found: dict[str, int], terms: dict[str, _Term]) -> list[str]:
-    """Keyword occurrences that are not inside a longer keyword found at the same place.
-
-    社区矫正 hides 社区, so a report about 社区矫正 is not also a 社区 (community affairs) report.
-    """
-    words = [w for w in found if terms[w].strong or terms[w].weak]
+def _not_inside_longer(words: list[str]) -> list[str]:
+    """Drop words that are part of a longer word of the list (拖欠工资 hides 工资 and 欠工资)."""
     if len(words) < 2:
         return words
-    words.sort(key=len, reverse=True)
-    spans: list[tuple[int, int]] = []
-    kept: list[str] = []
-    for w in words:
-        start = found[w]
-        end = start + len(w)
-        if any(s <= start and end <= e and (e - s) > len(w) for s, e in spans):
-            continue
-        spans.append((start, end))
-        kept.append(w)
+    by_length = sorted(words, key=len, reverse=True)
+    kept = []
+    for word in words:
+        size = len(word)
+        for longer in by_length:
+            if len(longer) <= size:
+                kept.append(word)
+                break
+            if word in longer:
+                break
+        else:
+            kept.append(word)
     return kept
 
 
@@ -581,12 +592,6 @@ def _unique_words(hits: list[str]) -> list[str]:
             if word not in out:
                 out.append(word)
     return out
-
-
-def _drop_contained(words: list[str]) -> list[str]:
-    if len(words) < 2:
-        return words
-    return [w for w in words if not any(w != x and w in x for x in words)]
 
 
 def _softmax_top(values: Iterable[float], top: float, temperature: float) -> float:

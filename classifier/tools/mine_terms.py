@@ -36,12 +36,20 @@ _BAD = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ*＊]")
 _MASK = re.compile(r"\*+|[A-Z]\d*[市区县镇乡村]")
 
 
-def read_rows(path: Path, accept: Path | None) -> tuple[list[str], list[str]]:
+def read_rows(
+    path: Path, accept: Path | None, overrides: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """Texts and target departments (a label's first accepted department unless overridden)."""
     targets: dict[tuple[str, str], str] = {}
+    overrides = overrides or {}
     if accept is not None:
         with accept.open(encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
-                targets[(r["dataset"], r["label"])] = r["departments"].split("|")[0].strip()
+                accepted = [d.strip() for d in r["departments"].split("|")]
+                target = overrides.get(r["label"], accepted[0])
+                if target not in accepted:
+                    raise SystemExit(f"--target {r['label']}={target}: not an accepted department")
+                targets[(r["dataset"], r["label"])] = target
     texts, labels = [], []
     with path.open(encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
@@ -139,7 +147,10 @@ def _yaml_key(word: str) -> str:
 
 
 def mine(args: argparse.Namespace) -> dict[str, Any]:
-    texts, labels = read_rows(Path(args.data), Path(args.accept) if args.accept else None)
+    overrides = dict(t.split("=", 1) for t in args.target)
+    texts, labels = read_rows(
+        Path(args.data), Path(args.accept) if args.accept else None, overrides
+    )
     rules = load_rules(args.rules)
     extra = {w for kw in rules.keywords.values() for w in (*kw.strong, *kw.weak)}
     extra = {w for w in extra if len(w) >= 2}
@@ -160,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="CSV with text,label (and dataset)")
     ap.add_argument("--accept", help="accept.csv mapping (dataset,label) to departments")
     ap.add_argument("--rules", default=str(DATA_DIR), help="rule directory (for keywords.yaml)")
+    ap.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="LABEL=DEPT",
+        help="train a label towards another of its accepted departments (e.g. 三农=township)",
+    )
     ap.add_argument("--output", required=True, help="department_terms.yaml to write")
     ap.add_argument("--min-df", type=int, default=3)
     ap.add_argument("--l2", type=float, default=1.0)
