@@ -17,7 +17,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 PLACEHOLDER_TOKEN = "1:OFFLINE"  # the console runs without a real token
 CONCURRENT_UPDATES = 64
 SQLITE_CONCURRENT_UPDATES = 10
+REDIS_CONNECTIONS = 100
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
@@ -54,7 +57,23 @@ def concurrency_limit(settings: Settings) -> int:
 
 
 def create_redis(settings: Settings) -> Redis | None:
-    return Redis.from_url(settings.redis_url) if settings.redis_url else None
+    """A Redis client that waits for a free connection (bounded pool) and retries blips.
+
+    Under a burst, a fresh connection per waiting update would pile up connects that time out;
+    a blocking pool makes updates wait their turn instead, and transient errors are retried.
+    """
+    if not settings.redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=30,
+        socket_timeout=30,
+        socket_connect_timeout=10,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=2.0), 3),
+    )
+    return Redis.from_pool(pool)
 
 
 def create_storage(
@@ -65,8 +84,8 @@ def create_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Redis storage + cross-worker isolation with REDIS_URL, else the embedded DB storage."""
     key_builder = DefaultKeyBuilder(with_destiny=True)
-    if redis is None and settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+    if redis is None:
+        redis = create_redis(settings)
     if redis is not None:
         return (
             RedisStorage(redis=redis, key_builder=key_builder),

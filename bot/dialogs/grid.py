@@ -29,9 +29,10 @@ from bot.dialogs.flow import (
     parse_index,
     reply_keyboard,
 )
-from bot.dialogs.report import NOT_COMMAND, PHONE_RE
+from bot.dialogs.report import PHONE_RE
 from bot.dialogs.states import GridSG
 from bot.dialogs.widgets import main_menu
+from bot.filters import NOT_COMMAND, PRIVATE_CALLBACK, PRIVATE_MESSAGE, TEXT
 from bot.texts import t
 
 GROUP_LABELS = {"A": "grid.btn_group_A", "B": "grid.btn_group_B", "C": "grid.btn_group_C"}
@@ -276,8 +277,8 @@ async def on_resolution_other(message: Message, lang: str) -> None:
 
 def create_router() -> Router:
     router = Router(name="grid")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PRIVATE_MESSAGE)
+    router.callback_query.filter(PRIVATE_CALLBACK)
     msg, cb = router.message, router.callback_query
 
     cb.register(on_menu_grid, MenuAction.filter(F.action == "grid"))
@@ -294,8 +295,8 @@ def create_router() -> Router:
     msg.register(on_self, GridSG.villager, Label("grid.btn_self"))
     msg.register(on_behalf, GridSG.villager, Label("grid.btn_behalf"))
     msg.register(on_villager_other, GridSG.villager, NOT_COMMAND)
-    msg.register(on_villager_name, GridSG.villager_name, F.text, NOT_COMMAND)
-    msg.register(on_villager_phone, GridSG.villager_phone, F.text, NOT_COMMAND)
+    msg.register(on_villager_name, GridSG.villager_name, TEXT)
+    msg.register(on_villager_phone, GridSG.villager_phone, TEXT)
     msg.register(on_villager_other, GridSG.villager_name, NOT_COMMAND)
     msg.register(on_villager_other, GridSG.villager_phone, NOT_COMMAND)
 
@@ -304,6 +305,6 @@ def create_router() -> Router:
     msg.register(on_resolved, GridSG.resolution, Label("grid.btn_resolved"))
     msg.register(on_escalate, GridSG.resolution, Label("grid.btn_escalate"))
     msg.register(on_resolution_other, GridSG.resolution, NOT_COMMAND)
-    msg.register(on_action_text, GridSG.action_text, F.text, NOT_COMMAND)
+    msg.register(on_action_text, GridSG.action_text, TEXT)
     msg.register(on_resolution_other, GridSG.action_text, NOT_COMMAND)
     return router

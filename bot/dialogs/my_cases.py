@@ -17,6 +17,7 @@ from backend.services.errors import NotFound
 from bot.callbacks import CaseView, MenuAction, RateCase
 from bot.dialogs.flow import excerpt, local_time
 from bot.dialogs.widgets import back_to_menu, main_menu
+from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
 from bot.texts import Raw, t
 
 LIST_LIMIT = 10
@@ -178,8 +179,8 @@ async def on_case_view(
 
 def create_router() -> Router:
     router = Router(name="my_cases")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PRIVATE_MESSAGE)
+    router.callback_query.filter(PRIVATE_CALLBACK)
     router.message.register(on_mycases, Command("mycases"))
     router.callback_query.register(on_menu_mycases, MenuAction.filter(F.action == "mycases"))
     router.callback_query.register(on_case_view, CaseView.filter())

@@ -6,7 +6,7 @@ Every rule (only the reporter, only once, only when resolved) is enforced by wor
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,7 @@ from bot.callbacks import RateCase
 from bot.dialogs.flow import Label, reply_keyboard
 from bot.dialogs.states import RateSG
 from bot.dialogs.widgets import main_menu
+from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, TEXT
 from bot.texts import t
 
 REASON_CHARS = 500
@@ -121,12 +122,12 @@ async def on_reason_other(message: Message, lang: str) -> None:
 def create_router() -> Router:
     router = Router(name="rating")
     router.callback_query.register(on_rate, RateCase.filter())
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_MESSAGE)
     router.message.register(
         on_reason_back,
         RateSG.reason,
         Label("report.btn_back", "report.btn_cancel", extra=("取消", "cancel")),
     )
-    router.message.register(on_reason, RateSG.reason, F.text, ~F.text.startswith("/"))
-    router.message.register(on_reason_other, RateSG.reason, ~F.text.startswith("/"))
+    router.message.register(on_reason, RateSG.reason, TEXT)
+    router.message.register(on_reason_other, RateSG.reason, NOT_COMMAND)
     return router

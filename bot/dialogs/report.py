@@ -51,6 +51,7 @@ from bot.dialogs.flow import (
 )
 from bot.dialogs.states import GridSG, ReportSG
 from bot.dialogs.widgets import main_menu
+from bot.filters import NOT_COMMAND, PRIVATE_CALLBACK, PRIVATE_MESSAGE, TEXT, Magic
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ log = logging.getLogger(__name__)
 MAX_DRAFT_CHARS = 20_000
 PHONE_RE = re.compile(r"^\+?\d[\d\- ]{6,18}\d$")
 IN_FLOW = StateFilter(ReportSG, GridSG)
-NOT_COMMAND = ~F.text.startswith("/")  # commands fall through to their own routers
 
 
 # -- starting ----------------------------------------------------------------------------------
@@ -692,8 +692,8 @@ async def on_urgent(
 
 def create_router() -> Router:
     router = Router(name="report")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PRIVATE_MESSAGE)
+    router.callback_query.filter(PRIVATE_CALLBACK)
     cb, msg = router.callback_query, router.message
 
     cb.register(on_menu_report, MenuAction.filter(F.action == "report"))
@@ -708,18 +708,18 @@ def create_router() -> Router:
 
     # describe
     msg.register(on_text_next, ReportSG.text, Label("report.btn_next", extra=("下一步",)))
-    msg.register(on_text, ReportSG.text, F.text, ~F.text.startswith("/"))
-    msg.register(on_photo, ReportSG.text, F.photo)
-    msg.register(on_document, ReportSG.text, F.document | F.video)
-    msg.register(on_voice, ReportSG.text, F.voice | F.audio | F.video_note)
+    msg.register(on_text, ReportSG.text, TEXT)
+    msg.register(on_photo, ReportSG.text, Magic(F.photo))
+    msg.register(on_document, ReportSG.text, Magic(F.document | F.video))
+    msg.register(on_voice, ReportSG.text, Magic(F.voice | F.audio | F.video_note))
     msg.register(on_text_other, ReportSG.text, NOT_COMMAND)
 
     # where
     place_states = StateFilter(ReportSG.place, ReportSG.township, ReportSG.village)
-    msg.register(on_location, place_states, F.location)
+    msg.register(on_location, place_states, Magic(F.location))
     msg.register(on_pick_place, place_states, Label("report.btn_pick_place"))
     msg.register(on_skip_place, place_states, Label("report.btn_skip"))
-    msg.register(on_address, place_states, F.text, ~F.text.startswith("/"))
+    msg.register(on_address, place_states, TEXT)
     msg.register(on_place_other, place_states, NOT_COMMAND)
     cb.register(on_township, ReportSG.township, Flow.filter(F.action == "township"))
     cb.register(on_village, ReportSG.village, Flow.filter(F.action == "village"))
@@ -727,9 +727,9 @@ def create_router() -> Router:
     cb.register(on_village_skip, ReportSG.village, Flow.filter(F.action == "village_skip"))
 
     # contact
-    msg.register(on_contact, ReportSG.contact, F.contact)
+    msg.register(on_contact, ReportSG.contact, Magic(F.contact))
     msg.register(on_anonymous, ReportSG.contact, Label("report.btn_anonymous"))
-    msg.register(on_typed_phone, ReportSG.contact, F.text, ~F.text.startswith("/"))
+    msg.register(on_typed_phone, ReportSG.contact, TEXT)
     msg.register(on_contact_other, ReportSG.contact, NOT_COMMAND)
 
     # duplicates, category, summary

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from backend.models import Person
 from bot.dialogs.widgets import main_menu
+from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, Magic
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,12 @@ async def on_stale_button(query: CallbackQuery, lang: str) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    router.message.filter(F.chat.type == "private")
-    router.message.register(on_sticker, F.sticker | F.animation | F.dice)
-    router.message.register(on_voice, F.voice | F.video_note | F.audio)
-    router.message.register(on_media, F.photo | F.document | F.video)
+    router.message.filter(PRIVATE_MESSAGE)
+    router.message.register(on_sticker, Magic(F.sticker | F.animation | F.dice))
+    router.message.register(on_voice, Magic(F.voice | F.video_note | F.audio))
+    router.message.register(on_media, Magic(F.photo | F.document | F.video))
     router.message.register(
-        on_free_text, StateFilter(None), F.text.len() >= MIN_REPORT_CHARS, ~F.text.startswith("/")
+        on_free_text, StateFilter(None), Magic(F.text.len() >= MIN_REPORT_CHARS), NOT_COMMAND
     )
     router.message.register(on_anything)
     router.callback_query.register(on_stale_button)

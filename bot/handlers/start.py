@@ -24,6 +24,7 @@ from backend.services import directory
 from backend.services.errors import DomainError
 from bot.callbacks import MenuAction, SetLanguage
 from bot.dialogs.widgets import main_menu
+from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
 from bot.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
@@ -262,8 +263,8 @@ async def on_menu_button(
 
 def create_router() -> Router:
     router = Router(name="start")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PRIVATE_MESSAGE)
+    router.callback_query.filter(PRIVATE_CALLBACK)
     router.message.register(
         on_start_case_link,
         CommandStart(deep_link=True, magic=F.args.startswith(CASE_LINK_PREFIX)),
