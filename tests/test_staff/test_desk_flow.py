@@ -258,3 +258,50 @@ async def test_bind_in_a_group_makes_it_the_unit_desk(desk: Desk) -> None:
     async with desk.factory() as session:
         unit = await directory.get_unit_by_chat(session=session, chat_id=-900)
     assert unit is not None and unit.code == "water"
+
+
+async def test_red_risk_case_alerts_the_center_at_once_with_supervise(desk: Desk) -> None:
+    case = await desk.submit("有人拿刀威胁要砍人", township="弥城镇")
+    await desk.deliver()
+    alert = next(text for text in desk.sent_to("center") if "红色风险预警" in text)
+    assert case.code in alert
+    assert any(case.code in text for text in desk.sent_to("police"))
+    center_buttons = [
+        c
+        for m in desk.bot.calls("sendMessage", chat_id=GROUPS["center"])
+        for c in callbacks_of(m.reply_markup)
+    ]
+    assert A.supervise in [c.action for c in center_buttons]
+
+
+async def test_unsatisfied_rating_reaches_the_center_and_reopens_at_the_unit(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("hrss_staff", A.resolve, case_id)
+    await desk.say("hrss_staff", "已调解")
+    await desk.press("hrss_staff", A.evidence_done, case_id)
+    async with desk.factory() as session:
+        resident_person = await session.get(type(desk["resident"]), desk["resident"].id)
+        assert resident_person is not None
+        await workflow.rate(
+            session=session,
+            actor=resident_person,
+            case_id=case_id,
+            score=RatingScore.unsatisfied,
+            reason="工资还是没拿到",
+        )
+    await desk.deliver()
+    item = desk.sent_to("center")[-1]
+    assert "群众不满意" in item and "工资还是没拿到" in item
+    assert "重办案件" in desk.sent_to("hrss")[-1]
+    assert [c.action for c in callbacks_of(desk.markup_to("hrss"))] == [A.claim, A.ret, A.detail]
+
+
+async def test_a_long_text_is_shortened_on_the_card_and_whole_in_details(desk: Desk) -> None:
+    text = "老板欠薪" + "情况说明" * 150 + "结尾在此"
+    case = await desk.submit(text, township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    card = desk.sent_to("hrss")[-1]
+    assert "…" in card and "结尾在此" not in card
+    await desk.press("hrss_staff", A.detail, case.id, chat="hrss")
+    assert "结尾在此" in desk.sent_to("hrss")[-1]
