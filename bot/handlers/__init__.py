@@ -1,17 +1,13 @@
 """All routers in include order (BOT.md): start, staff desk, web, dialogs, legal, fallback.
 
 Each module exposes ``create_router() -> Router`` (built per dispatcher, never at import time).
-Modules that have not landed yet are skipped with a log line so helpers can merge independently.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 
 from aiogram import Router
-
-log = logging.getLogger(__name__)
 
 ROUTER_MODULES: tuple[str, ...] = (
     "bot.handlers.start",
@@ -29,21 +25,8 @@ ROUTER_MODULES: tuple[str, ...] = (
 
 
 def create_routers() -> list[Router]:
-    routers: list[Router] = []
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                log.warning("router module %s skipped: %s", name, exc)
-            else:
-                log.info("router module %s not present yet; skipped", name)
-            continue
-        except ImportError as exc:  # a service it needs has not landed yet
-            log.warning("router module %s skipped: %s", name, exc)
-            continue
-        routers.append(module.create_router())
-    return routers
+    """A fresh router per module, in include order (an import error stops the bot loudly)."""
+    return [importlib.import_module(name).create_router() for name in ROUTER_MODULES]
 
 
 def create_error_router() -> Router:
