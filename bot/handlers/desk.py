@@ -127,6 +127,39 @@ async def edit_note(callback: CallbackQuery, text: str) -> None:
             log.warning("could not edit message: %s", exc.message[:120])
 
 
+async def refresh_group_card(
+    bot: Bot, case: Case, *, session: AsyncSession, lang: str, tz: str
+) -> None:
+    """Show the case's new state on the last card the unit group got (best effort), so a
+    returned or resolved case no longer offers 签收 there."""
+    from backend.models import OutboxMessage
+    from bot.notifications.render import resolve_chat
+
+    card = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.case_id == case.id,
+                OutboxMessage.kind == "case_card",
+                OutboxMessage.telegram_message_id.is_not(None),  # type: ignore[union-attr]
+            )
+            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+        )
+    ).first()
+    if card is None or card.telegram_message_id is None:
+        return
+    chat_id, _ = await resolve_chat(card, session=session)
+    if chat_id is None:
+        return
+    text, markup = await card_message(case, session=session, lang=lang, tz=tz)
+    try:
+        await bot.edit_message_text(
+            text, chat_id=chat_id, message_id=card.telegram_message_id, reply_markup=markup
+        )
+    except TelegramAPIError as exc:
+        log.info("group card not refreshed: %s", type(exc).__name__)
+
+
 async def send_private(bot: Bot, person: Person, text: str, reply_markup: Any = None) -> bool:
     """Send to the person's private chat; False when they never opened it or blocked the bot."""
     if person.telegram_id is None:

@@ -33,6 +33,7 @@ from bot.handlers.desk import (
     edit_note,
     load_case,
     may_view,
+    refresh_group_card,
     refuse,
     refuse_error,
     require_lead,
@@ -186,6 +187,8 @@ async def on_return_text(
     session: AsyncSession,
     person: Person | None,
     lang: str,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     try:
@@ -204,6 +207,7 @@ async def on_return_text(
         return
     await state.clear()
     await message.answer(t("staff.return.done", lang, code=case.code))
+    await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
 
 
 async def on_detail(
@@ -335,6 +339,8 @@ async def on_resolve_submit(
     session: AsyncSession,
     person: Person | None,
     lang: str,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     from backend.services.intake import AttachmentIn
 
@@ -365,6 +371,7 @@ async def on_resolve_submit(
     await state.clear()
     await edit_note(callback, t("staff.resolve.done", lang, code=case.code, count=len(evidence)))
     await callback.answer()
+    await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
 
 
 async def on_extend(

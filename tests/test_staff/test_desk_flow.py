@@ -305,3 +305,16 @@ async def test_a_long_text_is_shortened_on_the_card_and_whole_in_details(desk: D
     assert "…" in card and "结尾在此" not in card
     await desk.press("hrss_staff", A.detail, case.id, chat="hrss")
     assert "结尾在此" in desk.sent_to("hrss")[-1]
+
+
+async def test_after_a_return_the_group_card_no_longer_offers_claim(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    assert case.id is not None
+    await desk.deliver()
+    message_id = await card_message_id(desk, case.id)
+    await desk.press("hrss_staff", A.ret, case.id, chat="hrss", message_id=message_id)
+    await desk.press("hrss_staff", A.ret_reason, case.id, "2")
+    await desk.say("hrss_staff", "职能交叉，应由住建局牵头")
+    edit = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])[-1]
+    assert edit.message_id == message_id and "已退单" in edit.text
+    assert [c.action for c in callbacks_of(edit.reply_markup)] == [A.detail]
