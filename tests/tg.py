@@ -330,7 +330,8 @@ class TgUser:
                 reply_button = find_button(reply["markup"], label)
             except AssertionError:
                 reply_button = None
-        if reply_button is not None and (inline is None or reply["seq"] > inline[2]):
+        newer = reply is not None and (inline is None or reply["seq"] > inline[2])
+        if reply_button is not None and newer:
             if reply_button.request_contact or reply_button.request_location:
                 raise AssertionError("use send_contact()/send_location() for this button")
             return await self.send(reply_button.text)
