@@ -161,6 +161,13 @@ class Engine:
                 self._term(w)
             self._joint_triggers.append((rule.category, rule.signal, rule.any_of, rule.add))
         self._hand_words = frozenset(w for w, t in self._terms.items() if t.strong or t.weak)
+        weights = rules.weights
+        self._strong_weight = {
+            w: weights["strong"]
+            + min(weights["max_extra"], weights["per_extra_char"] * max(0, len(w) - 2))
+            for w, t in self._terms.items()
+            if t.strong
+        }
         self._exclude_words = frozenset(w for w, t in self._terms.items() if t.exclude)
         # general evidence as a matrix: one row per word, one column per department
         self._depts = list(rules.departments)
@@ -344,7 +351,8 @@ class Engine:
     ) -> tuple[dict[str, float], dict[str, list[str]]]:
         """Score every category with a keyword in the text; also return the words per category."""
         weights = self.rules.weights
-        w_strong, w_weak, w_phrase = weights["strong"], weights["weak"], weights["phrase"]
+        w_weak, w_phrase = weights["weak"], weights["phrase"]
+        strong_weight = self._strong_weight
         terms = self._terms
         excluded: set[str] = set()
         for word in found.keys() & self._exclude_words:
@@ -374,7 +382,7 @@ class Engine:
             s = strong.get(code, [])
             wk = weak.get(code, [])
             ph = phrases.get(code, [])
-            score = w_strong * len(s) + w_phrase * len(ph)
+            score = sum(strong_weight[w] for w in s) + w_phrase * len(ph)
             if s or ph or len(wk) >= 2:
                 score += w_weak * len(wk)
             else:

@@ -17,6 +17,7 @@ import yaml
 DATA_DIR = Path(__file__).parent / "data"
 RISK_LEVELS = ("blue", "yellow", "orange", "red")
 GROUPS = ("矛盾纠纷", "治安安全隐患", "服务民生")
+TERMS_CSV = "department_terms.csv"
 _CODE_RE = re.compile(r"^[A-Z][0-9]{1,2}$")
 
 
@@ -331,9 +332,12 @@ def _load_keywords(
     ctx = _Ctx(path)
     data = ctx.mapping(load_yaml(path), "the file")
     weights_raw = ctx.mapping(data.get("weights"), "'weights'", data)
-    _check_keys(ctx, weights_raw, ["strong", "weak", "phrase"], "weights")
-    weights: dict[str, float] = {}
-    for key in ("strong", "weak", "phrase"):
+    keys = ("strong", "weak", "phrase", "per_extra_char", "max_extra")
+    _check_keys(ctx, weights_raw, keys, "weights")
+    weights: dict[str, float] = {"per_extra_char": 0.0, "max_extra": 0.0}
+    for key in keys:
+        if key not in weights_raw and key in weights:
+            continue
         value = weights_raw.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ctx.error(weights_raw, f"weights.{key} must be a number >= 0, got {value!r}")
@@ -451,13 +455,13 @@ def _load_risk(directory: Path, depts: Mapping[str, str]) -> tuple[RiskSignal, .
 def _load_department_terms(
     directory: Path, depts: Mapping[str, str]
 ) -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, float]]:
-    """Optional file of general evidence words (word -> department -> weight)."""
+    """Optional general evidence: settings and bias (YAML) and word weights (CSV, fast to read)."""
     path = directory / "department_terms.yaml"
     if not path.exists():
         return {}, {}, {}
     ctx = _Ctx(path)
     data = ctx.mapping(load_yaml(path), "the file")
-    _check_keys(ctx, data, ["settings", "bias", "terms"], "top level")
+    _check_keys(ctx, data, ["settings", "bias"], "top level")
     settings: dict[str, float] = {}
     for key, value in ctx.mapping(data.get("settings", _Dict()), "settings").items():
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -469,20 +473,55 @@ def _load_department_terms(
         if not isinstance(value, int | float):
             raise ctx.error(dept, f"bias.{dept} must be a number")
         bias[str(dept)] = float(value)
-    terms: dict[str, dict[str, float]] = {}
-    raw_terms = ctx.mapping(data.get("terms", _Dict()), "terms")
-    for word, per_dept in raw_terms.items():
-        if not isinstance(word, str) or not word.strip():
-            raise ctx.error(raw_terms, f"terms: bad word {word!r}")
-        per_dept = ctx.mapping(per_dept, f"terms.{word}", word)
-        weights: dict[str, float] = {}
-        for dept, value in per_dept.items():
-            _dept(ctx, dept, word, depts, f"terms.{word}")
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ctx.error(word, f"terms.{word}.{dept} must be a number")
-            weights[str(dept)] = float(value)
-        terms[str(word)] = weights
+    terms = _load_terms_csv(directory / TERMS_CSV, depts)
     return terms, bias, settings
+
+
+def _load_terms_csv(path: Path, depts: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """word,<department>,<department>,... one word a line; an empty cell means 0."""
+    if not path.exists():
+        return {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read: {exc}") from None
+    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and line[0] != "#"]
+    if not rows:
+        return {}
+    header_line, header = rows[0]
+    columns = [c.strip() for c in header.split(",")]
+    if columns[0] != "word" or len(columns) < 2:
+        raise RuleError(f"{path}:{header_line}: the header must be word,<department>,...")
+    for dept in columns[1:]:
+        if dept not in depts:
+            raise RuleError(f"{path}:{header_line}: unknown department {dept!r} in the header")
+    terms: dict[str, dict[str, float]] = {}
+    for number, line in rows[1:]:
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != len(columns):
+            raise RuleError(
+                f"{path}:{number}: expected {len(columns)} columns (word + weights), "
+                f"got {len(cells)}"
+            )
+        word = cells[0]
+        if not word:
+            raise RuleError(f"{path}:{number}: the word is empty")
+        if word in terms:
+            raise RuleError(f"{path}:{number}: '{word}' is listed twice")
+        weights: dict[str, float] = {}
+        for dept, cell in zip(columns[1:], cells[1:], strict=True):
+            if not cell:
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                raise RuleError(
+                    f"{path}:{number}: weight of '{word}' for {dept} is not a number: {cell!r}"
+                ) from None
+            if value:
+                weights[dept] = value
+        terms[word] = weights
+    return terms
 
 
 def load_rules(directory: str | Path | None = None) -> RuleSet:

@@ -115,14 +115,21 @@ def train(
     return w, b
 
 
-def to_yaml(
-    words: list[str], depts: list[str], w: np.ndarray, b: np.ndarray, keep: float, settings: dict
-) -> str:
+def to_files(
+    words: list[str],
+    depts: list[str],
+    w: np.ndarray,
+    b: np.ndarray,
+    keep: float,
+    settings: dict[str, float],
+    notes: tuple[str, ...] = (),
+) -> tuple[str, str]:
+    """The text of department_terms.yaml (settings, bias) and department_terms.csv (words)."""
     lines = [
-        "# General evidence words: word -> department -> weight (log-odds units).",
+        *(f"# {note}" for note in notes),
+        "# General evidence: a report's department score = bias + the weights of the words of",
+        "# department_terms.csv it contains + hand_scale x the best keywords.yaml category score.",
         "# Mined by classifier/tools/mine_terms.py from labelled past reports; edit freely.",
-        "# A report's department score = bias + the weights of the words it contains",
-        "# + hand_scale x the best keywords.yaml category score of that department.",
         "# settings: hand_scale (trust in keywords.yaml), abstain_below (confidence under which",
         "# a report goes to human triage), temperature (softmax), min_evidence (words needed).",
         "settings:",
@@ -131,19 +138,18 @@ def to_yaml(
     lines.append("bias:")
     centred = b - b.mean()
     lines += [f"  {d}: {centred[i]:.2f}" for i, d in enumerate(depts)]
-    lines.append("terms:")
-    order = np.argsort(-np.abs(w).max(axis=1))
+    rows = [
+        "# General evidence words: weight (log-odds) per department; empty = 0. Edit freely.",
+        "word," + ",".join(depts),
+    ]
+    order = np.argsort(-np.abs(w).max(axis=1), kind="stable")
     for j in order:
         row = w[j]
         if np.abs(row).max() < keep:
             continue
-        parts = [f"{d}: {row[i]:.2f}" for i, d in enumerate(depts) if abs(row[i]) >= keep / 2]
-        lines.append(f"  {_yaml_key(words[j])}: {{{', '.join(parts)}}}")
-    return "\n".join(lines) + "\n"
-
-
-def _yaml_key(word: str) -> str:
-    return word if re.fullmatch(r"[\u4e00-\u9fff]+", word) else '"' + word + '"'
+        cells = [f"{v:.2f}" if abs(v) >= keep / 2 else "" for v in row]
+        rows.append(words[j] + "," + ",".join(cells))
+    return "\n".join(lines) + "\n", "\n".join(rows) + "\n"
 
 
 def mine(args: argparse.Namespace) -> dict[str, Any]:
@@ -178,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LABEL=DEPT",
         help="train a label towards another of its accepted departments (e.g. 三农=township)",
     )
-    ap.add_argument("--output", required=True, help="department_terms.yaml to write")
+    ap.add_argument(
+        "--output", required=True, help="department_terms.yaml to write (and the .csv beside it)"
+    )
     ap.add_argument("--min-df", type=int, default=3)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--epochs", type=int, default=100)
@@ -197,9 +205,18 @@ def main(argv: list[str] | None = None) -> int:
         "temperature": 1.0,
         "min_evidence": 1,
     }
-    text = to_yaml(model["words"], model["depts"], model["w"], model["b"], args.keep, settings)
-    Path(args.output).write_text(text, encoding="utf-8")
-    n_terms = text.count("\n  ") - len(settings) - len(model["depts"])
+    notes = (
+        f"Mined from {Path(args.data).name} ({len(model['words'])} candidate words); "
+        f"l2={args.l2} power={args.power} keep={args.keep} min_df={args.min_df}"
+        + (f" targets: {', '.join(args.target)}" if args.target else ""),
+    )
+    yaml_text, csv_text = to_files(
+        model["words"], model["depts"], model["w"], model["b"], args.keep, settings, notes
+    )
+    output = Path(args.output)
+    output.write_text(yaml_text, encoding="utf-8")
+    output.with_suffix(".csv").write_text(csv_text, encoding="utf-8")
+    n_terms = csv_text.count("\n") - 2
     print(
         f"wrote {args.output}: {n_terms} words, {len(model['depts'])} departments", file=sys.stderr
     )

@@ -13,8 +13,9 @@ from classifier.rules import DATA_DIR
 
 @pytest.fixture
 def rule_dir(tmp_path: Path) -> Path:
-    for path in DATA_DIR.glob("*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
+    for path in DATA_DIR.iterdir():
+        if path.suffix in (".yaml", ".csv"):
+            shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 
@@ -101,3 +102,21 @@ def test_missing_file_and_directory_are_reported(rule_dir: Path, tmp_path: Path)
         load_rules(rule_dir)
     with pytest.raises(RuleError, match="rule directory not found"):
         load_rules(tmp_path / "nope")
+
+
+def test_bad_weight_in_the_terms_csv_names_file_and_line(rule_dir: Path) -> None:
+    path = rule_dir / "department_terms.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[3].split(",")
+    cells[1] = "abc"
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"department_terms\.csv:4: weight of .* not a number"):
+        load_rules(rule_dir)
+
+
+def test_unknown_department_in_the_terms_csv_header_is_rejected(rule_dir: Path) -> None:
+    path = rule_dir / "department_terms.csv"
+    path.write_text("word,housing,pollice\n小区,1.0,0.5\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"department_terms\.csv:1: unknown department 'pollice'"):
+        load_rules(rule_dir)
