@@ -218,7 +218,6 @@ class Notifier:
                 rows_in_chunk = [job.rows[0] for job in chunk]
                 summary = await render_summary(rows_in_chunk, session=session, language="zh")
                 jobs.append(Job(rows_in_chunk, chat_id, summary))
-                self.stats.coalesced += len(chunk)
         jobs.sort(key=lambda job: min(job.ids))
         return jobs
 
@@ -330,6 +329,8 @@ class Notifier:
                 )
                 self._unrecorded[message_id] = recorded_id
         self.stats.sent += len(job.ids)
+        if len(job.rows) > 1:
+            self.stats.coalesced += len(job.ids)
 
     async def _retry(self, job: Job, error: str, retry_after: float | None) -> None:
         """Back to pending; ``outbox.mark_retry`` gives up after ``outbox.MAX_ATTEMPTS`` claims."""
