@@ -136,6 +136,7 @@ def make_photo_update(
     caption: str | None = None,
     chat_id: int | None = None,
     update_id: int | None = None,
+    media_group_id: str | None = None,
 ) -> Update:
     fid = file_id or f"photo-{next(_file_ids)}"
     content: dict[str, Any] = {
@@ -146,6 +147,8 @@ def make_photo_update(
     }
     if caption:
         content["caption"] = caption
+    if media_group_id:
+        content["media_group_id"] = media_group_id
     return _update(update_id, message=_message_dict(user_id, chat_id=chat_id, **content))
 
 

@@ -234,7 +234,12 @@ async def _safety_check(message: Message, state: FSMContext, *, lang: str, count
 
 
 async def _ack(message: Message, state: FSMContext, lang: str) -> None:
+    """ "Noted (n characters, m attachments)" — once per album, not once per photo in it."""
     data = await state.get_data()
+    if message.media_group_id:
+        if data.get("album") == message.media_group_id:
+            return
+        await state.update_data(album=message.media_group_id)
     await message.answer(
         t(
             "report.text_saved",

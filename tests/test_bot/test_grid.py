@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.models import Attachment, Case, CaseStatus, Person, RiskLevel, Role
 from backend.services import directory
 from tests.mocked_bot import MockedBot
-from tests.tg import TgUser
+from tests.tg import TgUser, make_photo_update
 
 
 @pytest.fixture
@@ -37,9 +37,11 @@ async def _only_case(factory: async_sessionmaker[AsyncSession]) -> Case:
 
 async def _describe_and_place(user: TgUser) -> None:
     await user.send("两家邻居为房檐水滴到对方院子吵起来了")
-    await user.send_photo(file_id="p1")
-    await user.send_photo(file_id="p2")
-    await user.send_photo(file_id="p3")
+    before = len(user.texts)
+    for number in (1, 2, 3):  # an album: three photos sent together
+        await user.feed(make_photo_update(user.user_id, file_id=f"p{number}", media_group_id="a1"))
+    assert len(user.texts) == before + 1  # one acknowledgement for the whole album
+    assert "1 个附件" in user.last_text
     await user.press("下一步")
     await user.press("选择乡镇和村")
     await user.press("弥城镇")
