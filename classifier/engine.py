@@ -100,6 +100,9 @@ class Engine:
         self.abstain_below = settings.get("abstain_below", 0.3)
         self.min_evidence = settings.get("min_evidence", 1.0)
         self.temperature = settings.get("temperature", 1.0)
+        # short reports are residents' own words: trust the county's keywords more there
+        self.short_chars = settings.get("short_text_chars", 120.0)
+        self.short_boost = settings.get("short_text_boost", 1.0)
         self._terms: dict[str, _Term] = {}
         self._phrases: list[tuple[str, tuple[str, ...]]] = []  # (category, parts)
         self._joint_triggers: list[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]]
@@ -442,8 +445,10 @@ class Engine:
                 best_cat[dept] = (score, code)
         evidence_depts = {self._depts[i] for i in np.flatnonzero(positive > 0)}
         dept_scores = {d: float(totals[self._dept_col[d]]) for d in evidence_depts | set(best_cat)}
+        shortness = max(0.0, 1.0 - len(norm) / self.short_chars) if self.short_chars else 0.0
+        hand_scale = self.hand_scale * (1.0 + self.short_boost * shortness)
         for dept, (score, _code) in best_cat.items():
-            dept_scores[dept] += self.hand_scale * score
+            dept_scores[dept] += hand_scale * score
 
         department: str | None = None
         confidence = 0.0

@@ -131,7 +131,9 @@ def to_files(
         "# department_terms.csv it contains + hand_scale x the best keywords.yaml category score.",
         "# Mined by classifier/tools/mine_terms.py from labelled past reports; edit freely.",
         "# settings: hand_scale (trust in keywords.yaml), abstain_below (confidence under which",
-        "# a report goes to human triage), temperature (softmax), min_evidence (words needed).",
+        "# a report goes to human triage), temperature (softmax), min_evidence (words needed),",
+        "# short_text_chars / short_text_boost (hand_scale grows up to (1 + boost) x for reports",
+        "# shorter than short_text_chars: residents' short reports rely on keywords.yaml).",
         "settings:",
     ]
     lines += [f"  {k}: {v}" for k, v in settings.items()]
@@ -204,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         "abstain_below": args.abstain_below,
         "temperature": 1.0,
         "min_evidence": 1,
+        "short_text_chars": 120,
+        "short_text_boost": 1.0,
     }
     notes = (
         f"Mined from {Path(args.data).name} ({len(model['words'])} candidate words); "
