@@ -172,30 +172,36 @@ class Engine:
             if t.strong
         }
         self._exclude_words = frozenset(w for w, t in self._terms.items() if t.exclude)
-        # general evidence as a matrix: one row per word, one column per department
-        self._depts = list(rules.departments)
-        self._dept_col = {d: i for i, d in enumerate(self._depts)}
+        # general evidence as a matrix: one row per word; columns = the departments that have
+        # evidence words, then the same columns again holding only the positive weights
         ev_words = sorted(w for w, t in self._terms.items() if t.evidence)
         self._ev_row = {w: i for i, w in enumerate(ev_words)}
-        self._ev_words = frozenset(ev_words)
-        matrix = np.zeros((max(len(ev_words), 1), len(self._depts)))
+        self._ev_word_list = ev_words
+        ev_depts = [
+            d
+            for d in rules.departments
+            if d in rules.department_bias or any(d in self._terms[w].evidence for w in ev_words)
+        ]
+        self._ev_depts = ev_depts
+        self._dept_col = {d: i for i, d in enumerate(ev_depts)}
+        k = len(ev_depts)
+        matrix = np.zeros((max(len(ev_words), 1), 2 * k))
         for w in ev_words:
             for dept, weight in self._terms[w].evidence.items():
                 matrix[self._ev_row[w], self._dept_col[dept]] = weight
+        matrix[:, k:] = np.maximum(matrix[:, :k], 0.0)
         self._ev_matrix = matrix
         automaton = ahocorasick.Automaton()
         for word, term in self._terms.items():
-            automaton.add_word(word, (word, term.negatable, self._ev_row.get(word, -1)))
+            automaton.add_word(word, (word, term.negatable, self._ev_row.get(word, -1), len(word)))
         automaton.make_automaton()
         self._automaton = automaton
         risk_automaton = ahocorasick.Automaton()
         for word in self._risk_words:
-            risk_automaton.add_word(word, (word, True, -1))
+            risk_automaton.add_word(word, (word, True, -1, len(word)))
         risk_automaton.make_automaton()
         self._risk_automaton = risk_automaton
-        self._bias = np.zeros(len(self._depts))
-        for dept, value in rules.department_bias.items():
-            self._bias[self._dept_col[dept]] = value
+        self._bias = [rules.department_bias.get(d, 0.0) for d in ev_depts]
 
     @staticmethod
     def _compile_dialect(rules: RuleSet) -> Any:
@@ -268,30 +274,28 @@ class Engine:
                     return True
         return False
 
-    def _match(self, text: str) -> tuple[dict[str, int], set[str], list[int], list[str]]:
-        """Words found (word -> first position), words seen only negated, evidence rows/words."""
+    def _match(self, text: str) -> tuple[dict[str, int], set[str], list[int]]:
+        """Words found (word -> end of its first occurrence), words seen only negated, and the
+        evidence-matrix rows of the found words."""
         found: dict[str, int] = {}
         negated: set[str] = set()
         rows: list[int] = []
-        ev_words: list[str] = []
         matches = self._automaton.iter(text, 0, min(len(text), ROUTE_CHARS))
         if len(text) > ROUTE_CHARS:
             # the topic is in the opening; the rest of a long text is only scanned for risk
             tail = self._risk_automaton.iter(text, ROUTE_CHARS - _LONGEST_RISK_OVERLAP)
             matches = itertools.chain(matches, tail)
-        for end, (word, negatable, row) in matches:
+        for end, (word, negatable, row, size) in matches:
             if word in found:
                 continue
-            start = end - len(word) + 1
-            if negatable and self._negated(text, start):
+            if negatable and self._negated(text, end - size + 1):
                 negated.add(word)
                 continue
-            found[word] = start
+            found[word] = end
             if row >= 0:
                 rows.append(row)
-                ev_words.append(word)
         negated -= found.keys()
-        return found, negated, rows, ev_words
+        return found, negated, rows
 
     # --- risk -------------------------------------------------------------------------------
 
@@ -425,26 +429,31 @@ class Engine:
         return [word for word, _score, _i in hits if word not in norm]
 
     def _classify_normalised(self, norm: str) -> Classification:
-        found, negated, rows, ev_words = self._match(norm)
+        found, negated, rows = self._match(norm)
         cat_scores, cat_hits = self._category_scores(found)
 
         # department scores: general evidence words + scaled best category score per department
         n_evidence = len(rows)
         if rows:
             weights = self._ev_matrix[rows]
-            totals = self._bias + weights.sum(axis=0)
-            positive = np.where(weights > 0, weights, 0.0).sum(axis=0)
+            sums = weights.sum(axis=0).tolist()
+            k = len(self._ev_depts)
+            totals = [b + v for b, v in zip(self._bias, sums[:k], strict=True)]
+            positive = sums[k:]
         else:
             weights = None
             totals = self._bias
-            positive = np.zeros(len(self._depts))
+            positive = [0.0] * len(self._ev_depts)
         best_cat: dict[str, tuple[float, str]] = {}
         for code, score in cat_scores.items():
             dept = self.categories[code].department
             if score > best_cat.get(dept, (0.0, ""))[0]:
                 best_cat[dept] = (score, code)
-        evidence_depts = {self._depts[i] for i in np.flatnonzero(positive > 0)}
-        dept_scores = {d: float(totals[self._dept_col[d]]) for d in evidence_depts | set(best_cat)}
+        dept_col = self._dept_col
+        dept_scores = {d: totals[i] for i, d in enumerate(self._ev_depts) if positive[i] > 0}
+        for dept in best_cat:
+            if dept not in dept_scores:
+                dept_scores[dept] = totals[dept_col[dept]] if dept in dept_col else 0.0
         shortness = max(0.0, 1.0 - len(norm) / self.short_chars) if self.short_chars else 0.0
         hand_scale = self.hand_scale * (1.0 + self.short_boost * shortness)
         for dept, (score, _code) in best_cat.items():
@@ -467,7 +476,9 @@ class Engine:
                 (dept_scores[d] for d in candidates), dept_scores[top], self.temperature
             )
             # how much evidence there is at all: one strong keyword ~ 0.95, one weak word ~ 0.4
-            strength = best_cat.get(top, (0.0, ""))[0] + float(positive[self._dept_col[top]])
+            strength = best_cat.get(top, (0.0, ""))[0] + (
+                positive[dept_col[top]] if top in dept_col else 0.0
+            )
             confidence = p_top * (1.0 - math.exp(-strength))
             if confidence >= self.abstain_below:
                 department = top
@@ -479,7 +490,7 @@ class Engine:
                 reasons.append(f"matched {'+'.join(words[:4])} → {department} ({category})")
             else:
                 category = self.rules.department_defaults.get(department)
-            top_words = self._top_evidence(ev_words, weights, department)
+            top_words = self._top_evidence(rows, weights, department)
             if top_words:
                 listed = ", ".join(f"{w} {v:+.1f}" for v, w in top_words)
                 reasons.append(f"general words for {department}: {listed}")
@@ -530,14 +541,16 @@ class Engine:
         )
 
     def _top_evidence(
-        self, ev_words: list[str], weights: Any, department: str
+        self, rows: list[int], weights: Any, department: str
     ) -> list[tuple[float, str]]:
         """The strongest general words for `department` (for the reasons line)."""
         if weights is None or department not in self._dept_col:
             return []
-        column = weights[:, self._dept_col[department]]
-        best = np.argsort(-column, kind="stable")[:4]
-        return [(float(column[i]), ev_words[i]) for i in best if column[i] > 0]
+        column = weights[:, self._dept_col[department]].tolist()
+        words = self._ev_word_list
+        pairs = [(v, words[row]) for v, row in zip(column, rows, strict=True) if v > 0]
+        pairs.sort(key=lambda pair: -pair[0])
+        return pairs[:4]
 
     @staticmethod
     def _lead(fired: list[RiskSignal], level: str) -> str | None:
