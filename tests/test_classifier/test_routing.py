@@ -121,3 +121,24 @@ def test_classification_is_frozen() -> None:
     result = classify("包工头拖欠工资")
     with pytest.raises(AttributeError):
         result.department = "police"  # type: ignore[misc]
+
+
+def test_concurrent_calls_give_the_same_answers() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [text for text, _c, _d in TYPICAL] * 4
+    expected = [classify(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(classify, texts))
+    assert results == expected
+
+
+def test_every_returned_category_is_in_the_category_list() -> None:
+    cats = classifier.categories()
+    texts = [t for t, _c, _d in TYPICAL] + [t for t, _c in CONFUSABLE] + ["你好", "不想活了"]
+    for text in texts:
+        result = classify(text)
+        assert result.category is None or result.category in cats
+        assert (
+            result.department is None or result.department in classifier.load_rules().departments
+        )
