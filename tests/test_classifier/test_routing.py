@@ -135,6 +135,7 @@ def test_concurrent_calls_give_the_same_answers() -> None:
 
 def test_every_returned_category_is_in_the_category_list() -> None:
     cats = classifier.categories()
+    departments = classifier.load_rules().departments
     texts = [t for t, _c, _d in TYPICAL] + [t for t, _c in CONFUSABLE] + ["你好", "不想活了"]
     for text in texts:
         result = classify(text)
