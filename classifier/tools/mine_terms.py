@@ -30,7 +30,7 @@ from typing import Any
 import ahocorasick
 import numpy as np
 
-from classifier.rules import DATA_DIR, load_rules
+from classifier.rules import DATA_DIR, _load_categories, _load_departments, _load_keywords
 
 _BAD = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ*＊]")
 _MASK = re.compile(r"\*+|[A-Z]\d*[市区县镇乡村]")
@@ -159,8 +159,12 @@ def mine(args: argparse.Namespace) -> dict[str, Any]:
     texts, labels = read_rows(
         Path(args.data), Path(args.accept) if args.accept else None, overrides
     )
-    rules = load_rules(args.rules)
-    extra = {w for kw in rules.keywords.values() for w in (*kw.strong, *kw.weak)}
+    # only keywords.yaml is needed: an outdated department_terms file must not stop a re-mine
+    rule_dir = Path(args.rules)
+    departments = _load_departments(rule_dir)
+    categories, _defaults, _joint = _load_categories(rule_dir, departments)
+    keywords, _weights = _load_keywords(rule_dir, categories)
+    extra = {w for kw in keywords.values() for w in (*kw.strong, *kw.weak)}
     extra = {w for w in extra if len(w) >= 2}
     words = candidate_words(texts, extra, args.min_df)
     depts = sorted(set(labels))
