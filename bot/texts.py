@@ -1,8 +1,8 @@
 """Every user-facing string, loaded from bot/locales/<lang>/*.yaml (flat ``key: text`` maps).
 
-``t("report.ask_text", "zh", name=...)`` formats with ``str.format``; every argument is HTML-escaped
-unless wrapped in :class:`Raw`, because messages are sent with parse_mode=HTML and arguments often
-carry user text.
+``t("report.ask_text", "zh", name=...)`` formats with ``str.format``; every argument is
+HTML-escaped unless wrapped in :class:`Raw`, because messages are sent with parse_mode=HTML and
+arguments often carry user text.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import backend.models  # noqa: F401  (registers every table)
 from backend.db import create_engine, create_session_factory
@@ -33,7 +33,8 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url.replace("+asyncpg", ""))
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+        address = (parsed.hostname or "127.0.0.1", parsed.port or default_port)
+        with socket.create_connection(address, 2):
             return True
     except OSError:
         return False
