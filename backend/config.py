@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     case_code_prefix: str = "MD"
     default_language: str = "zh"
     digest_hour: int = 8
+    notifier_in_process: bool = True  # False when `python -m bot notifier` runs separately
     web_base_url: str = "http://127.0.0.1:8080"
     web_secret_key: SecretStr = SecretStr("change-me-in-production")
     web_login_ttl_minutes: int = 10

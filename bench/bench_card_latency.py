@@ -170,6 +170,20 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
         for c in stub.state.calls
         if c["method"] == "sendMessage" and int(c["params"].get("chat_id", 0)) < 0
     )
+    per_group: dict[int, list[float]] = {}
+    for c in stub.state.calls:
+        chat = int(c["params"].get("chat_id", 0))
+        if c["method"] == "sendMessage" and chat < 0:
+            per_group.setdefault(chat, []).append(c["time"])
+    busiest = 0
+    for times in per_group.values():
+        times.sort()
+        start = 0
+        for end in range(len(times)):
+            while times[end] - times[start] >= 60:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+    print(f"most messages to one group in any 60 s: {busiest} (Telegram allows about 20)")
     print(
         f"residents={len(users)} spread={args.spread}s cases={len(cases)} "
         f"cards seen={len(values)} group messages={group_messages}"

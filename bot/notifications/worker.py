@@ -421,6 +421,10 @@ async def run_loops(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _idle() -> None:
+    await asyncio.Event().wait()
+
+
 def start_notifier(
     bot: Bot,
     session_factory: SessionFactory,
@@ -429,7 +433,14 @@ def start_notifier(
     config: NotifierConfig | None = None,
     scanners: bool = True,
 ) -> asyncio.Task[None]:
-    """Start delivery (and the scanner/digest loops) in this process; cancel the task to stop."""
+    """Start delivery (and the scanner/digest loops) in this process; cancel the task to stop.
+
+    With ``settings.notifier_in_process`` False (a separate ``python -m bot notifier`` runs) the
+    task only idles, so exactly one notifier holds the bot's rate limits.
+    """
+    if not settings.notifier_in_process:
+        log.info("notifications are delivered by a separate notifier process")
+        return asyncio.create_task(_idle(), name="notifier-elsewhere")
     return asyncio.create_task(
         run_loops(bot, session_factory, settings, config=config, scanners=scanners),
         name="notifier-loops",

@@ -25,6 +25,7 @@ def environment(database_url: str, api_url: str, **extra: str) -> dict[str, str]
         DATABASE_URL=database_url,
         TZ="Asia/Shanghai",
         PYTHONUNBUFFERED="1",
+        NOTIFIER_IN_PROCESS="false",  # `python -m bot notifier` runs beside the bot
         **extra,
     )
     return env
