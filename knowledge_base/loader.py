@@ -68,11 +68,22 @@ def _read_yaml(path: Path) -> Any:
         raise ContentError(path, f"cannot be read: {exc}") from None
 
 
+# White space next to a Chinese character or full-width punctuation is a YAML line fold, not a
+# word break: "……。 下一句" must read "……。下一句".
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_FOLD_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+
+
+def fold_text(value: str) -> str:
+    """Collapse YAML folding white space the way Chinese text is written."""
+    return _FOLD_SPACE.sub("", " ".join(value.split()))
+
+
 def _text(path: Path, entry_id: str | None, raw: dict[str, Any], key: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ContentError(path, f"'{key}' must be a non-empty text", entry_id)
-    return " ".join(value.split())
+    return fold_text(value)
 
 
 def _laws(path: Path, entry_id: str, raw: Any, titles: dict[str, str]) -> tuple[LawRef, ...]:
@@ -170,7 +181,7 @@ def _entry(path: Path, file_topic: str, raw: Any, index: int, titles: dict[str, 
     return Entry(
         id=entry_id,
         question=_text(path, entry_id, raw, "question"),
-        variants=tuple(" ".join(v.split()) for v in variants),
+        variants=tuple(fold_text(v) for v in variants),
         answer=answer,
         laws=_laws(path, entry_id, raw["laws"], titles),
         topics=tuple(topics),
