@@ -35,7 +35,7 @@ CASE_LINK_PREFIX = "case_"
 
 # -- commands shown in Telegram's menu, per role ----------------------------------------------
 def commands_for(role: Role, lang: str) -> list[BotCommand]:
-    names = ["start", "mycases", "help", "cancel", "lang"]
+    names = ["start", "report", "mycases", "help", "cancel", "lang"]
     if role == Role.grid_worker:
         names.insert(1, "grid")
     elif role in STAFF_ROLES:

@@ -163,3 +163,36 @@ async def test_database_storage_keeps_state_and_data_and_forgets_cleared_users(
     await again.set_data(key, {})
     async with bot_session_factory() as session:
         assert (await session.exec(select(FsmRecord))).all() == []
+
+
+def test_every_text_the_resident_side_uses_exists() -> None:
+    """Catches a typo in a text key before a resident meets a KeyError."""
+    import re
+    from pathlib import Path
+
+    from backend.models import CaseStatus, RatingScore, RiskLevel, Role
+    from bot.handlers.start import commands_for
+
+    root = Path(__file__).resolve().parents[2] / "bot"
+    sources = [
+        *root.glob("dialogs/*.py"),
+        root / "handlers" / "start.py",
+        root / "handlers" / "fallback.py",
+        root / "middlewares" / "flood.py",
+    ]
+    used = {
+        key
+        for path in sources
+        if path.name != "legal.py"
+        for key in re.findall(
+            r"""["']((?:common|report|grid|cases|rate)\.[A-Za-z_]+)["']""",
+            path.read_text(encoding="utf-8"),
+        )
+    }
+    used |= {f"cases.status_{s.value}" for s in CaseStatus}
+    used |= {f"grid.risk_{r.value}" for r in RiskLevel}
+    used |= {f"rate.btn_{s.value}" for s in RatingScore}
+    used |= {f"common.role_{r.value}" for r in Role}
+    assert all(commands_for(role, "zh") for role in Role)
+    missing = sorted(key for key in used if key.rstrip("_") == key and key not in keys("zh"))
+    assert missing == []
