@@ -96,3 +96,20 @@ async def test_knowledge_base_is_browsable(client: httpx.AsyncClient, world: Wor
     assert page.status_code == 200
     entry = knowledge_base.entries_for_topic(topic)[0]
     assert entry.question in page.text
+
+
+async def test_unanswered_legal_questions_are_the_admins_worklist(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from backend.services import legal
+
+    async with world.factory() as session:
+        await legal.log_question(
+            session=session, person=None, question="公司股权代持协议有效吗", hits=[]
+        )
+    await world.login(client, "supervisor")
+    page = await client.get("/admin/kb")
+    assert page.status_code == 200
+    assert "待补充的问题" in page.text
+    assert "公司股权代持协议有效吗" in page.text
+    assert "未回答" in page.text

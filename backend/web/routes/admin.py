@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.models import Role
-from backend.services import dashboard, directory
+from backend.services import dashboard, directory, legal
 from backend.services.errors import DomainError, ValidationFailed
 from backend.web.deps import AdminUser, CenterUser, CsrfUser, SessionDep, State
 from backend.web.render import redirect_with_flash, render
@@ -154,7 +154,7 @@ def create_router() -> APIRouter:
         )
 
     @router.get("/admin/kb")
-    async def admin_kb(request: Request, user: CenterUser) -> Response:
+    async def admin_kb(request: Request, user: CenterUser, session: SessionDep) -> Response:
         import knowledge_base
 
         topic = request.query_params.get("topic") or ""
@@ -162,6 +162,7 @@ def create_router() -> APIRouter:
         entries = knowledge_base.entries_for_topic(topic) if topic in topics else []
         question = (request.query_params.get("q") or "").strip()[:500]
         hits = knowledge_base.search(question) if question else []
+        worklist = await legal.unanswered_questions(session=session, limit=50)
         return render(
             request,
             "admin/kb.html",
@@ -172,6 +173,7 @@ def create_router() -> APIRouter:
                 "entries": entries,
                 "question": question,
                 "hits": hits,
+                "worklist": worklist,
                 "tab": "kb",
             },
         )
