@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import backend.models  # noqa: F401  (registers every table)
 from backend.config import Settings
 from backend.county import load_county
-from backend.db import create_session_factory
+from backend.db import create_engine, create_session_factory
 from backend.services import directory
 from bot.factory import create_dispatcher
 from tests.mocked_bot import MockedBot
@@ -29,13 +34,33 @@ def make_settings(database_url: str, redis_url: str | None = None, **extra: Any)
     )
 
 
-@pytest.fixture
-async def bot_engine(sqlite_engine: AsyncEngine) -> AsyncEngine:
-    """The embedded database (SQLite) with the county's units loaded."""
-    factory = create_session_factory(sqlite_engine)
-    async with factory() as session:
+async def _build_template(path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    async with create_session_factory(engine)() as session:
         await directory.sync_units(session=session, county=load_county())
-    return sqlite_engine
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema and the county's units, built once per test session."""
+    path = tmp_path_factory.mktemp("bot-template") / "template.db"
+    asyncio.run(_build_template(path))
+    return path
+
+
+@pytest.fixture
+async def bot_engine(template_db: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """The embedded database (SQLite) of one test: a fresh copy of the template."""
+    target = tmp_path / "bot.db"
+    shutil.copyfile(template_db, target)
+    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture
