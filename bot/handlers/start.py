@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STAFF_ROLES = frozenset({Role.staff, Role.unit_head, Role.dispatcher, Role.supervisor, Role.admin})
 CASE_LINK_PREFIX = "case_"
+INVITE_LIKE = re.compile(r"[A-Za-z0-9-]{6,20}")  # invite codes: letters and digits
 
 
 # -- commands shown in Telegram's menu, per role ----------------------------------------------
@@ -123,7 +125,13 @@ async def on_start_invite(
     person: Person,
     lang: str,
 ) -> None:
-    """``/start <invite>``: register a grid worker, staff member or dispatcher."""
+    """``/start <invite>``: register a grid worker, staff member or dispatcher.
+
+    Other start parameters (a poster's tracking tag, say) just open the greeting.
+    """
+    if not INVITE_LIKE.fullmatch(command.args or ""):
+        await on_start(message, bot, state, session, person, lang)
+        return
     await state.clear()
     try:
         person = await directory.redeem_invite(

@@ -59,3 +59,11 @@ async def test_staff_registration_sets_staff_commands_and_greeting(
     assert any(c.command == "web" for c in scoped[-1].commands)
     await resident.send(f"/start {invite.code}")  # the invite is single use
     assert "登记没有成功" in resident.texts[-2]
+
+
+async def test_a_start_parameter_that_is_no_invite_just_opens_the_greeting(
+    resident: TgUser,
+) -> None:
+    await resident.send("/start from_poster_2026")
+    assert "综治中心" in resident.last_text
+    assert not any("登记没有成功" in text for text in resident.texts)
