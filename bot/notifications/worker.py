@@ -34,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -137,6 +139,8 @@ class Notifier:
         self._unrecorded: dict[int, int | None] = {}
         # Recently delivered ids: a row re-claimed after a lost commit is never sent twice here.
         self._delivered: OrderedDict[int, None] = OrderedDict()
+        # Group chat → wall-clock time when its held-back cards come due (they leave together).
+        self._held: dict[int, float] = {}
 
     # -- loop ----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -154,8 +158,17 @@ class Notifier:
                 handled = 0
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.config.poll_interval)
+                    await asyncio.wait_for(self._stopping.wait(), self._idle_wait())
         log.info("notifier stopped: %s", self.stats.as_dict())
+
+    def _idle_wait(self) -> float:
+        """Poll interval, shortened to wake just after held-back group cards come due."""
+        now = time.time()
+        for chat_id, until in list(self._held.items()):
+            if until + 5 < now:
+                del self._held[chat_id]
+        upcoming = [until - now + 0.05 for until in self._held.values() if until + 0.05 > now]
+        return max(0.01, min([self.config.poll_interval, *upcoming]))
 
     async def run_once(self, *, now: datetime | None = None) -> int:
         """Claim one batch and deliver it; returns the number of rows handled."""
@@ -230,16 +243,23 @@ class Notifier:
 
     async def _deliver_chat(self, jobs: list[Job]) -> None:
         for index, job in enumerate(jobs):
-            wait = self.limiter.chat_delay(job.chat_id)
+            chat_id = job.chat_id
+            wait = self.limiter.chat_delay(chat_id)
+            # Cards already held back for this group: a new card joins them rather than taking
+            # the group's next token for itself.
+            held = self._held.get(chat_id, 0.0) - time.time()
             saturated = wait > self.config.max_hold or (
-                wait > self.config.group_hold and self._coalescible(job)
+                self._coalescible(job) and (wait > self.config.group_hold or held > 0)
             )
             # Hand the chat's remaining rows back until it has room again, unless a row is on
             # its last attempts (a deferral would count as one): then it waits here instead.
             if saturated and all(_deferrable(later) for later in jobs[index:]):
+                delay = held if held > 0 else _aligned(wait)
+                self._held[chat_id] = time.time() + delay
                 for later in jobs[index:]:
-                    await self._defer(later, wait)
+                    await self._defer(later, delay)
                 return
+            self._held.pop(chat_id, None)
             await self._acquire(job.chat_id)
             await self._send(job)
 
@@ -385,6 +405,20 @@ class Notifier:
                 log.warning("still cannot record outbox %s as sent", message_id)
                 return
             del self._unrecorded[message_id]
+
+
+DEFER_GRID = 0.5  # seconds
+
+
+def _aligned(wait: float) -> float:
+    """``wait`` stretched to the next point of a shared time grid (wall clock).
+
+    Cards deferred for the same group token at different moments then come due at the same
+    instant, are claimed in one batch and leave as one summary instead of one card per token.
+    """
+    now = time.time()
+    target = math.ceil((now + wait + 0.05) / DEFER_GRID) * DEFER_GRID
+    return target - now
 
 
 def _deferrable(job: Job) -> bool:
