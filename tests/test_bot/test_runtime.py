@@ -196,3 +196,29 @@ def test_every_text_the_resident_side_uses_exists() -> None:
     assert all(commands_for(role, "zh") for role in Role)
     missing = sorted(key for key in used if key.rstrip("_") == key and key not in keys("zh"))
     assert missing == []
+
+
+async def test_the_cached_embedded_storage_reads_what_it_wrote_and_restarts_from_disk(
+    tmp_path: object,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/fsm.db"  # type: ignore[str-bytes-safe]
+    from sqlmodel import SQLModel
+
+    from backend.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    await engine.dispose()
+    key = StorageKey(bot_id=42, chat_id=8, user_id=8)
+    storage = DatabaseStorage.from_url(url)
+    assert await storage.get_state(key) is None
+    await storage.set_state(key, ReportSG.contact)
+    data = await storage.update_data(key, {"parts": ["一"]})
+    data["parts"].append("not saved")  # callers may mutate what they get
+    assert await storage.get_data(key) == {"parts": ["一"]}
+    await storage.close()
+    reopened = DatabaseStorage.from_url(url)
+    assert await reopened.get_state(key) == ReportSG.contact.state
+    assert await reopened.get_data(key) == {"parts": ["一"]}
+    await reopened.close()
