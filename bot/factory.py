@@ -34,7 +34,7 @@ from bot.storage import DatabaseStorage
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_TOKEN = "1:OFFLINE"  # the console runs without a real token
-CONCURRENT_UPDATES = 64
+CONCURRENT_UPDATES = 16  # about the database pool (5 + 10 overflow): more would only queue there
 SQLITE_CONCURRENT_UPDATES = 10
 REDIS_CONNECTIONS = 100
 
@@ -50,8 +50,9 @@ def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot
 def concurrency_limit(settings: Settings) -> int:
     """How many updates one bot process handles at once (the rest wait their turn).
 
-    SQLite serialises writes and its pool holds 15 connections; without a cap a burst of
-    updates would queue inside the pool and time out instead of waiting in line.
+    Every update needs a database connection and the pool holds 15 (SQLite also serialises
+    writes); without a cap a burst of updates would queue inside the pool and time out instead
+    of waiting in line. More throughput comes from more worker processes (webhook mode).
     """
     return SQLITE_CONCURRENT_UPDATES if is_sqlite(settings.database_url) else CONCURRENT_UPDATES
 
