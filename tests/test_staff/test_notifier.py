@@ -313,3 +313,24 @@ async def test_cards_to_a_group_out_of_room_wait_and_then_go_as_one_summary(desk
     assert len(to_group) == 2
     assert all(case.code in to_group[-1].text for case in later_cases)
     assert all(r.state == OutboxState.sent for r in await desk.outbox("case_card"))
+
+
+async def test_a_new_card_joins_the_cards_held_for_its_group(desk: Desk) -> None:
+    desk.notifier.config = NotifierConfig(limits=Limits())
+    desk.notifier.limiter.penalise(GROUPS["hrss"], 5)
+    first = await desk.submit("老板欠薪第1个月", township="弥城镇")
+    await desk.notifier.run_once()
+    desk.notifier.limiter = SendLimiter(Limits())  # the group has room again …
+    second = await desk.submit("老板欠薪第2个月", township="弥城镇")
+    await desk.notifier.run_once()  # … but the new card waits with the held one
+    rows = await desk.outbox("case_card")
+    assert [r.state for r in rows] == [OutboxState.pending, OutboxState.pending]
+    due = [r.next_attempt_at for r in rows]
+    assert abs((due[0] - due[1]).total_seconds()) < 0.1
+    assert not desk.bot.calls("sendMessage", chat_id=GROUPS["hrss"])
+
+    desk.notifier._held.clear()  # (their moment has come)
+    await desk.notifier.run_once(now=later(10))
+    sent = " ".join(m.text for m in desk.bot.calls("sendMessage", chat_id=GROUPS["hrss"]))
+    assert first.code in sent and second.code in sent  # together, in one batch
+    assert all(r.state == OutboxState.sent for r in await desk.outbox("case_card"))
