@@ -27,6 +27,12 @@ Bursts: case cards for one group are coalesced into one summary (codes listed, a
 each) when more than ``coalesce_threshold`` are due at once, or when the group cannot take them
 all now (its 20/min bucket is low). A card that would wait more than ``group_hold`` for the
 group's bucket is handed back until then, so cards arriving meanwhile join the same summary.
+
+Processes. ``python -m bot`` delivers in-process by default; with ``NOTIFIER_IN_PROCESS=false``
+it leaves delivery to ``python -m bot notifier``. Several notifier processes never deliver a row
+twice (SKIP LOCKED on PostgreSQL, conditional per-row leases on SQLite), but each keeps its own
+token buckets, so the bot-wide limits hold for one delivering process; extra processes are
+for availability, and Telegram's 429 ``retry_after`` is honoured whatever happens.
 """
 
 from __future__ import annotations
