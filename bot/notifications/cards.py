@@ -16,8 +16,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.county import County, load_county
+from backend.county import County
 from backend.models import Attachment, Case, CaseStatus, Person, Unit
+from backend.services import runtime
 from backend.services.dashboard import mask_phone
 from bot.callbacks import CaseAction
 from bot.texts import Raw, t
@@ -97,7 +98,8 @@ def shorten(text: str, limit: int = CARD_TEXT_LIMIT) -> tuple[str, bool]:
 
 
 def county() -> County:
-    return load_county()
+    """The configured county (``COUNTY_DATA``; entry points call ``runtime.configure``)."""
+    return runtime.county()
 
 
 def unit_label(unit: Unit | None, lang: str) -> str:

@@ -210,7 +210,9 @@ class Notifier:
                     )
                     self.stats.deferred += 1
                     continue
-                rendered = await render_notice(row, session=session, language=language)
+                rendered = await render_notice(
+                    row, session=session, language=language, tz=self.settings.tz
+                )
             except Exception as exc:
                 log.exception("cannot render outbox row %s (%s)", row.id, row.kind)
                 await self._mark(outbox.mark_failed, row.id, error=f"render: {type(exc).__name__}")
@@ -445,8 +447,10 @@ async def run_loops(
     scanners: bool = True,
 ) -> None:
     """The notifier plus (optionally) the deadline scanner and digest loops, until cancelled."""
+    from backend.services import runtime
     from bot.notifications.schedule import digest_loop, scanner_loop
 
+    runtime.configure(settings)  # county file and time zone, as the bot process does
     notifier = Notifier(bot, session_factory, settings, config)
     tasks = [asyncio.create_task(notifier.run(), name="notifier")]
     if scanners:
