@@ -408,15 +408,19 @@ async def render_card_update(
 
 
 def render_digest(payload: dict[str, Any], lang: str) -> str:
+    """satisfaction: per cent (int, -1 = no ratings) as deadlines.enqueue_daily_digest writes it;
+    a float ≤ 1 is read as a fraction."""
     satisfaction = payload.get("satisfaction")
-    if isinstance(satisfaction, int | float):
-        rate = f"{satisfaction * 100:.0f}%" if satisfaction <= 1 else f"{satisfaction:.0f}%"
+    if isinstance(satisfaction, float) and 0 <= satisfaction <= 1:
+        rate = f"{satisfaction * 100:.0f}%"
+    elif isinstance(satisfaction, int | float) and satisfaction >= 0:
+        rate = f"{satisfaction:.0f}%"
     else:
         rate = t("notice.digest_no_rating", lang)
     return t(
         "notice.digest",
         lang,
-        day=str(payload.get("day") or ""),
+        day=str(payload.get("date") or payload.get("day") or ""),
         new=payload.get("new", 0),
         overdue=payload.get("overdue", 0),
         due_today=payload.get("due_today", 0),

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
-from backend.services import deadlines, digest
+from backend.services import deadlines
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ async def _queue_digest(
 ) -> None:
     try:
         async with session_factory() as session:
-            await digest.enqueue_daily_digest(session=session, tz=settings.tz)
+            await deadlines.enqueue_daily_digest(session=session, tz=settings.tz)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from backend.models import OutboxState
-from backend.services import digest
+from backend.services import deadlines
 from backend.services.outbox import NoticeKind
 from bot.notifications.cards import A
 from bot.notifications.schedule import digest_due_today, next_digest_time, scan_once
@@ -26,8 +26,8 @@ async def test_the_digest_is_queued_once_a_day_and_delivered_to_the_center(desk:
     await desk.deliver()
     now = datetime.now(UTC)
     async with desk.factory() as session:
-        assert await digest.enqueue_daily_digest(session=session, tz="Asia/Shanghai", now=now)
-        await digest.enqueue_daily_digest(session=session, tz="Asia/Shanghai", now=now)
+        await deadlines.enqueue_daily_digest(session=session, tz="Asia/Shanghai", now=now)
+        await deadlines.enqueue_daily_digest(session=session, tz="Asia/Shanghai", now=now)
     rows = await desk.outbox(NoticeKind.digest)
     assert len(rows) == 1 and rows[0].payload["new"] == 1
     await desk.deliver()
