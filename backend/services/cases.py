@@ -204,8 +204,20 @@ async def search_cases(*, session: AsyncSession, query: str, limit: int = 50) ->
     return list(rows.all())
 
 
-async def can_view(person: Person, case: Case, *, session: AsyncSession) -> bool:
+async def assisting_task(*, session: AsyncSession, case: Case, person: Person) -> CaseTask | None:
+    """The assisting (协办) task the person's unit holds on this case, if any."""
+    if person.unit_id is None:
+        return None
+    rows = await session.exec(
+        select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.unit_id == person.unit_id)
+    )
+    return rows.first()
+
+
+async def can_view(person: Person | None, case: Case, *, session: AsyncSession) -> bool:
     """Reporter, filer and followers; staff of the lead or an assisting unit; center roles."""
+    if person is None:
+        return False
     if person.role in CENTER_ROLES:
         return True
     if person.id is not None and person.id in (case.reporter_id, case.filed_by_id):
@@ -213,14 +225,7 @@ async def can_view(person: Person, case: Case, *, session: AsyncSession) -> bool
     if person.role in STAFF_ROLES and person.unit_id is not None:
         if person.unit_id == case.lead_unit_id:
             return True
-        task = (
-            await session.exec(
-                select(CaseTask).where(
-                    CaseTask.case_id == case.id, CaseTask.unit_id == person.unit_id
-                )
-            )
-        ).first()
-        if task is not None:
+        if await assisting_task(session=session, case=case, person=person) is not None:
             return True
     follower = (
         await session.exec(

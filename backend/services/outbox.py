@@ -207,3 +207,17 @@ async def pending_for_case(*, session: AsyncSession, case_id: int) -> list[Outbo
         .order_by(col(OutboxMessage.id))
     )
     return list(rows.all())
+
+
+async def last_sent_card(*, session: AsyncSession, case_id: int) -> OutboxMessage | None:
+    """The most recent case card delivered to a group for this case (to edit it in place)."""
+    rows = await session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.case_id == case_id,
+            OutboxMessage.kind == NoticeKind.case_card,
+            col(OutboxMessage.telegram_message_id).is_not(None),
+        )
+        .order_by(col(OutboxMessage.id).desc())
+    )
+    return rows.first()

@@ -11,11 +11,10 @@ import logging
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import OutboxMessage, Person, Unit
-from backend.services import workflow
+from backend.services import directory, workflow
 from backend.services.errors import DomainError, InvalidTransition, NotFound
 from backend.services.outbox import NoticeKind
 from bot.callbacks import CaseAction
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def _units(session: AsyncSession, exclude: set[int | None] | None = None) -> list[Unit]:
-    units = (await session.exec(select(Unit).order_by(Unit.id))).all()  # type: ignore[arg-type]
+    units = await directory.list_units(session=session)
     return [u for u in units if u.code != "center" and u.id not in (exclude or set())]
 
 

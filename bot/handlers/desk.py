@@ -13,10 +13,10 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Case, CaseEvent, CaseStatus, CaseTask, Person, Role, Unit
+from backend.models import Case, CaseStatus, Person, Role
+from backend.services import cases, outbox
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import DomainError, NotAllowed, NotFound
 from bot.notifications.cards import (
@@ -69,30 +69,6 @@ def require_lead(person: Person | None, case: Case) -> Person:
     return staff
 
 
-async def assisting_task(session: AsyncSession, case: Case, person: Person) -> CaseTask | None:
-    if person.unit_id is None:
-        return None
-    result = await session.exec(
-        select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.unit_id == person.unit_id)
-    )
-    return result.first()
-
-
-async def may_view(session: AsyncSession, case: Case, person: Person | None) -> bool:
-    """Reporter, staff of an involved unit, or the center."""
-    if person is None:
-        return False
-    if person.role in CENTER_ROLES:
-        return True
-    if person.id is not None and person.id in (case.reporter_id, case.filed_by_id):
-        return True
-    if person.role in STAFF_ROLES and person.unit_id is not None:
-        if person.unit_id == case.lead_unit_id:
-            return True
-        return await assisting_task(session, case, person) is not None
-    return False
-
-
 async def card_message(
     case: Case, *, session: AsyncSession, lang: str, tz: str, header_key: str = "notice.card_new"
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -132,20 +108,10 @@ async def refresh_group_card(
 ) -> None:
     """Show the case's new state on the last card the unit group got (best effort), so a
     returned or resolved case no longer offers 签收 there."""
-    from backend.models import OutboxMessage
     from bot.notifications.render import resolve_chat
 
-    card = (
-        await session.exec(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.case_id == case.id,
-                OutboxMessage.kind == "case_card",
-                OutboxMessage.telegram_message_id.is_not(None),  # type: ignore[union-attr]
-            )
-            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
-        )
-    ).first()
+    assert case.id is not None
+    card = await outbox.last_sent_card(session=session, case_id=case.id)
     if card is None or card.telegram_message_id is None:
         return
     chat_id, _ = await resolve_chat(card, session=session)
@@ -178,9 +144,9 @@ async def detail_text(case: Case, *, session: AsyncSession, lang: str, tz: str) 
         case, session=session, lang=lang, header=t("staff.detail.header", lang), tz=tz, full=True
     )
     lines = [card.text]
-    tasks = (await session.exec(select(CaseTask).where(CaseTask.case_id == case.id))).all()
-    for task in tasks:
-        unit = await session.get(Unit, task.unit_id)
+    assert case.id is not None
+    detail = await cases.case_detail(session=session, case_id=case.id)
+    for task, unit in detail.tasks:
         lines.append(
             t(
                 "staff.detail.task",
@@ -193,17 +159,10 @@ async def detail_text(case: Case, *, session: AsyncSession, lang: str, tz: str) 
         lines.append(
             t("staff.detail.handle_by", lang, deadline=fmt_time(case.handle_deadline, lang, tz))
         )
-    events = (
-        await session.exec(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id)
-            .order_by(CaseEvent.id.desc())  # type: ignore[union-attr]
-            .limit(8)
-        )
-    ).all()
+    events = detail.events[-8:]
     if events:
         lines.append(t("staff.detail.history", lang))
-        for event in reversed(events):
+        for event in events:
             actor = await session.get(Person, event.actor_id) if event.actor_id else None
             lines.append(
                 t(

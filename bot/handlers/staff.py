@@ -17,22 +17,19 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.models import CaseStatus, Person, TaskStatus, Unit
-from backend.services import workflow
+from backend.services import cases, directory, workflow
 from backend.services.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from bot.callbacks import CaseAction
 from bot.handlers.desk import (
-    assisting_task,
     card_message,
     detail_text,
     edit_card_in_place,
     edit_note,
     load_case,
-    may_view,
     refresh_group_card,
     refuse,
     refuse_error,
@@ -223,7 +220,7 @@ async def on_detail(
     except DomainError as exc:
         await refuse_error(callback, exc)
         return
-    if not await may_view(session, case, person):
+    if not await cases.can_view(person, case, session=session):
         await refuse(callback, NotAllowed.default_message)
         return
     text = await detail_text(case, session=session, lang=lang, tz=_tz(settings))
@@ -246,7 +243,7 @@ async def on_open(
     except DomainError as exc:
         await refuse_error(callback, exc)
         return
-    if not await may_view(session, case, person):
+    if not await cases.can_view(person, case, session=session):
         await refuse(callback, NotAllowed.default_message)
         return
     text, markup = await card_message(case, session=session, lang=lang, tz=_tz(settings))
@@ -436,7 +433,7 @@ async def on_extension_reason(
 
 
 async def _joint_units(session: AsyncSession, exclude: set[int | None]) -> list[Unit]:
-    units = (await session.exec(select(Unit).order_by(Unit.id))).all()  # type: ignore[arg-type]
+    units = await directory.list_units(session=session)
     return [u for u in units if u.id not in exclude and u.code != "center"]
 
 
@@ -570,7 +567,7 @@ async def _involved_or_refuse(
         staff = require_staff(person)
         if (
             staff.unit_id != case.lead_unit_id
-            and await assisting_task(session, case, staff) is None
+            and await cases.assisting_task(session=session, case=case, person=staff) is None
         ):
             raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
         if case.status in (CaseStatus.closed, CaseStatus.grid_resolved):
@@ -673,7 +670,7 @@ async def on_task_done_start(
     try:
         case = await load_case(session, callback_data.case_id)
         staff = require_staff(person)
-        task = await assisting_task(session, case, staff)
+        task = await cases.assisting_task(session=session, case=case, person=staff)
         if task is None:
             raise NotAllowed("您的单位没有该事项的协办任务。", code="other_unit")
         if task.status != TaskStatus.accepted:
