@@ -9,6 +9,7 @@ their part from their own card and report it done. Every press → one workflow 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -20,7 +21,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
-from backend.models import CaseStatus, Person, TaskStatus, Unit
+from backend.models import Case, CaseStatus, Person, TaskStatus, Unit
 from backend.services import cases, directory, workflow
 from backend.services.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from bot.callbacks import CaseAction
@@ -78,6 +79,22 @@ def _cancel_markup(case_id: int, lang: str) -> InlineKeyboardMarkup:
 
 
 # ---------------------------------------------------------------- group card
+
+
+async def _finish_text_step(
+    message: Message, state: FSMContext, lang: str, step: Callable[[], Awaitable[Case]]
+) -> Case | None:
+    """Run the workflow call that a typed text completes. A refusal is shown; the prompt stays
+    open only when the text itself was invalid, so the staff member can type it again."""
+    try:
+        case = await step()
+    except DomainError as exc:
+        await message.answer(t("staff.refused", lang, reason=exc.message))
+        if not isinstance(exc, ValidationFailed):
+            await state.clear()
+        return None
+    await state.clear()
+    return case
 
 
 async def on_claim(
@@ -188,23 +205,20 @@ async def on_return_text(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    try:
-        staff = require_staff(person)
-        case = await workflow.return_case(
+
+    async def step() -> Case:
+        return await workflow.return_case(
             session=session,
-            actor=staff,
+            actor=require_staff(person),
             case_id=int(data["case_id"]),
             reason_code=str(data["reason"]),
             text=message.text or "",
         )
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(t("staff.return.done", lang, code=case.code))
-    await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
+
+    case = await _finish_text_step(message, state, lang, step)
+    if case is not None:
+        await message.answer(t("staff.return.done", lang, code=case.code))
+        await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
 
 
 async def on_detail(
@@ -415,21 +429,19 @@ async def on_extension_reason(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
     data = await state.get_data()
-    try:
-        case = await workflow.request_extension(
+
+    async def step() -> Case:
+        return await workflow.request_extension(
             session=session,
             actor=require_staff(person),
             case_id=int(data["case_id"]),
             days=int(data["days"]),
             reason=message.text or "",
         )
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(t("staff.extend.done", lang, code=case.code, days=data["days"]))
+
+    case = await _finish_text_step(message, state, lang, step)
+    if case is not None:
+        await message.answer(t("staff.extend.done", lang, code=case.code, days=data["days"]))
 
 
 async def _joint_units(session: AsyncSession, exclude: set[int | None]) -> list[Unit]:
@@ -542,21 +554,19 @@ async def on_joint_reason(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
     data = await state.get_data()
-    try:
-        case = await workflow.request_joint(
+
+    async def step() -> Case:
+        return await workflow.request_joint(
             session=session,
             actor=require_staff(person),
             case_id=int(data["case_id"]),
             unit_codes=list(data["unit_codes"]),
             reason=message.text or "",
         )
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(t("staff.joint.done", lang, code=case.code))
+
+    case = await _finish_text_step(message, state, lang, step)
+    if case is not None:
+        await message.answer(t("staff.joint.done", lang, code=case.code))
 
 
 async def _involved_or_refuse(
@@ -598,20 +608,18 @@ async def on_note_text(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
     data = await state.get_data()
-    try:
-        case = await workflow.add_note(
+
+    async def step() -> Case:
+        return await workflow.add_note(
             session=session,
             actor=require_staff(person),
             case_id=int(data["case_id"]),
             text=message.text or "",
         )
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(t("staff.note.done", lang, code=case.code))
+
+    case = await _finish_text_step(message, state, lang, step)
+    if case is not None:
+        await message.answer(t("staff.note.done", lang, code=case.code))
 
 
 async def on_material_start(
@@ -692,20 +700,18 @@ async def on_task_result(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
     data = await state.get_data()
-    try:
-        case = await workflow.complete_task(
+
+    async def step() -> Case:
+        return await workflow.complete_task(
             session=session,
             actor=require_staff(person),
             case_id=int(data["case_id"]),
             result_text=message.text or "",
         )
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return
-    await state.clear()
-    await message.answer(t("staff.task.done", lang, code=case.code))
+
+    case = await _finish_text_step(message, state, lang, step)
+    if case is not None:
+        await message.answer(t("staff.task.done", lang, code=case.code))
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
