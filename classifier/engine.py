@@ -62,12 +62,9 @@ class _Term:
     evidence: dict[str, float] = field(default_factory=dict)  # department -> weight
 
 
-_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
-
-
 @cache
-def _traditional_table() -> tuple[dict[str, str], re.Pattern[str]]:
-    """繁→简 character map and a pattern finding any 繁体 character.
+def _traditional_table() -> dict[int, str]:
+    """繁→简 character map, as a str.translate table.
 
     From data/traditional_chars.txt (made from zhconv's dictionary by tools/make_trad_table.py),
     so the hot path never imports zhconv. Characters outside the BMP are left as they are.
@@ -76,14 +73,11 @@ def _traditional_table() -> tuple[dict[str, str], re.Pattern[str]]:
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     if len(lines) < 2 or len(lines[0]) != len(lines[1]):
         raise RuleError(f"{path}: expected two lines of equal length (繁体, 简体)")
-    mapping = {t: s for t, s in zip(lines[0], lines[1], strict=True) if ord(t) < 0x10000}
-    pattern = re.compile("[" + re.escape("".join(sorted(mapping))) + "]")
-    return mapping, pattern
+    return {ord(t): s for t, s in zip(lines[0], lines[1], strict=True) if ord(t) < 0x10000}
 
 
-def _half_width(match: re.Match[str]) -> str:
-    char = match.group(0)
-    return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
+# full-width ASCII (！ … ～) → half-width, ideographic space → space; str.translate runs in C
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 class Engine:
@@ -250,12 +244,10 @@ class Engine:
     def normalise(self, text: str) -> str:
         """Full-width → half-width, traditional → simplified, dialect forms → standard."""
         # the cheap common cases first: full-width ASCII, then anything else NFKC changes
-        text = _FULL_WIDTH.sub(_half_width, text)
+        text = text.translate(_HALF_WIDTH)
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
-        mapping, traditional = _traditional_table()
-        if traditional.search(text):
-            text = traditional.sub(lambda m: mapping[m.group(0)], text)
+        text = text.translate(_traditional_table())
         text = " ".join(text.split())
         if self._dialect is not None:
             text = self._dialect_replace(text)
