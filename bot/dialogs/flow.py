@@ -72,10 +72,15 @@ class Label(Filter):
         return (message.text or "").strip() in self.texts
 
 
+def is_label_of(text: str | None, *keys: str) -> bool:
+    """True when the text is the label of one of these buttons, in any language."""
+    value = (text or "").strip()
+    return any(value == t(key, lang) for key in keys for lang in LANGUAGES)
+
+
 def is_label(text: str | None) -> bool:
     """True for the label of any flow button (so it is never appended to the description)."""
-    value = (text or "").strip()
-    return any(value == t(key, lang) for key in ALL_LABELS for lang in LANGUAGES)
+    return is_label_of(text, *ALL_LABELS)
 
 
 ALL_LABELS = (

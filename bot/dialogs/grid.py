@@ -23,6 +23,7 @@ from bot.dialogs.flow import (
     GRID,
     Label,
     answer_query,
+    is_label_of,
     new_draft,
     next_step,
     paged,
@@ -192,7 +193,7 @@ async def on_behalf(message: Message, state: FSMContext, lang: str) -> None:
 
 async def on_villager_name(message: Message, state: FSMContext, lang: str) -> None:
     text = (message.text or "").strip()
-    skipped = text in {t("report.btn_skip", "zh"), t("report.btn_skip", "en")}
+    skipped = is_label_of(text, "report.btn_skip")
     await state.update_data(villager_name=None if skipped else text[:60])
     await state.set_state(GridSG.villager_phone)
     await message.answer(
@@ -210,7 +211,7 @@ async def on_villager_phone(
     county: County,
 ) -> None:
     text = (message.text or "").strip()
-    if text in {t("report.btn_skip", "zh"), t("report.btn_skip", "en")}:
+    if is_label_of(text, "report.btn_skip"):
         text = ""
     elif not PHONE_RE.match(text):
         await message.answer(t("grid.villager_phone_invalid", lang))
@@ -233,7 +234,7 @@ async def on_risk(
     county: County,
 ) -> None:
     text = (message.text or "").strip()
-    key = next(k for k in RISK_LABELS if text in {t(k, "zh"), t(k, "en")})
+    key = next(k for k in RISK_LABELS if is_label_of(text, k))
     await state.update_data(risk=RISK_LABELS[key])
     await _go(next_step(GRID, "risk"), message, state, session, person, lang, county)
 

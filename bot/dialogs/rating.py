@@ -15,7 +15,7 @@ from backend.models import CaseStatus, Person, RatingScore
 from backend.services import cases, workflow
 from backend.services.errors import DomainError, NotFound
 from bot.callbacks import RateCase
-from bot.dialogs.flow import Label, reply_keyboard
+from bot.dialogs.flow import Label, is_label_of, reply_keyboard
 from bot.dialogs.states import RateSG
 from bot.dialogs.widgets import main_menu
 from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, TEXT
@@ -96,7 +96,7 @@ async def on_reason(
     data = await state.get_data()
     await state.clear()
     text = (message.text or "").strip()
-    skipped = text in {t("report.btn_skip", "zh"), t("report.btn_skip", "en")}
+    skipped = is_label_of(text, "report.btn_skip")
     await _rate(
         message,
         session=session,
