@@ -327,26 +327,6 @@ async def on_text_next(
 
 
 # -- step 2: where -----------------------------------------------------------------------------
-async def _after_place(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person,
-    lang: str,
-    county: County,
-) -> None:
-    data = await state.get_data()
-    await steps.enter(
-        next_step(data.get("mode", RESIDENT), "place"),
-        message,
-        state,
-        lang=lang,
-        county=county,
-        session=session,
-        person=person,
-    )
-
-
 async def on_location(
     message: Message,
     state: FSMContext,
@@ -363,7 +343,9 @@ async def on_location(
     township = county.nearest_township(lat, lon)
     await state.update_data(lat=lat, lon=lon, township=township, village=None)
     await message.answer(t("report.location_saved", lang, township=township or "-"))
-    await _after_place(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "place", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 def _guess_place(text: str, county: County) -> tuple[str | None, str | None]:
@@ -394,7 +376,9 @@ async def on_address(
     address = (message.text or "").strip()[:250]
     township, village = _guess_place(address, county)
     await state.update_data(address=address, township=township, village=village)
-    await _after_place(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "place", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 async def on_pick_place(message: Message, state: FSMContext, lang: str, county: County) -> None:
@@ -409,7 +393,9 @@ async def on_skip_place(
     lang: str,
     county: County,
 ) -> None:
-    await _after_place(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "place", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 async def on_place_other(message: Message, lang: str) -> None:
@@ -463,7 +449,9 @@ async def on_village(
         await message.answer(
             t("report.place_saved", lang, place=f"{data.get('township')} {villages[index]}")
         )
-        await _after_place(message, state, session, person, lang, county)
+        await steps.enter_after(
+            "place", message, state, lang=lang, county=county, session=session, person=person
+        )
 
 
 async def on_village_skip(
@@ -477,30 +465,12 @@ async def on_village_skip(
     message = await answer_query(query)
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
-        await _after_place(message, state, session, person, lang, county)
+        await steps.enter_after(
+            "place", message, state, lang=lang, county=county, session=session, person=person
+        )
 
 
 # -- step 3: contact ---------------------------------------------------------------------------
-async def _after_contact(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person,
-    lang: str,
-    county: County,
-) -> None:
-    data = await state.get_data()
-    await steps.enter(
-        next_step(data.get("mode", RESIDENT), "contact"),
-        message,
-        state,
-        lang=lang,
-        county=county,
-        session=session,
-        person=person,
-    )
-
-
 async def on_contact(
     message: Message,
     state: FSMContext,
@@ -515,7 +485,9 @@ async def on_contact(
         return
     await state.update_data(phone=message.contact.phone_number[:32], anonymous=False)
     await message.answer(t("report.contact_saved", lang), reply_markup=ReplyKeyboardRemove())
-    await _after_contact(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "contact", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 async def on_typed_phone(
@@ -532,7 +504,9 @@ async def on_typed_phone(
         return
     await state.update_data(phone=text[:32], anonymous=False)
     await message.answer(t("report.contact_saved", lang), reply_markup=ReplyKeyboardRemove())
-    await _after_contact(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "contact", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 async def on_anonymous(
@@ -545,7 +519,9 @@ async def on_anonymous(
 ) -> None:
     await state.update_data(anonymous=True, phone=None)
     await message.answer(t("report.anonymous_saved", lang), reply_markup=ReplyKeyboardRemove())
-    await _after_contact(message, state, session, person, lang, county)
+    await steps.enter_after(
+        "contact", message, state, lang=lang, county=county, session=session, person=person
+    )
 
 
 async def on_contact_other(message: Message, lang: str) -> None:

@@ -17,10 +17,12 @@ from backend.models import Case, Person
 from backend.services import catalog, intake
 from bot.dialogs.flow import (
     GRID,
+    RESIDENT,
     draft_text,
     excerpt,
     flow_button,
     local_time,
+    next_step,
     paged,
     place_text,
     preview,
@@ -30,6 +32,29 @@ from bot.dialogs.states import GridSG, ReportSG
 from bot.texts import Raw, t
 
 RISK_LEVELS = ("red", "orange", "yellow", "blue")
+
+
+async def enter_after(
+    done: str,
+    target: Message,
+    state: FSMContext,
+    *,
+    lang: str,
+    county: County,
+    session: AsyncSession | None,
+    person: Person | None,
+) -> None:
+    """Enter the step that follows ``done`` in this draft's flow (resident or grid worker)."""
+    mode = (await state.get_data()).get("mode", RESIDENT)
+    await enter(
+        next_step(mode, done),
+        target,
+        state,
+        lang=lang,
+        county=county,
+        session=session,
+        person=person,
+    )
 
 
 async def enter(
