@@ -14,20 +14,22 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import OutboxMessage, Person, Unit
-from backend.services import directory, workflow
+from backend.services import workflow
 from backend.services.errors import DomainError, InvalidTransition, NotFound
 from backend.services.outbox import NoticeKind
 from bot.callbacks import CaseAction
-from bot.handlers.desk import edit_note, load_case, refuse, refuse_error, require_center
+from bot.handlers.desk import (
+    edit_note,
+    load_case,
+    pickable_units,
+    refuse,
+    refuse_error,
+    require_center,
+)
 from bot.notifications.cards import A, button, unit_label, unit_picker
 from bot.texts import t
 
 log = logging.getLogger(__name__)
-
-
-async def _units(session: AsyncSession, exclude: set[int | None] | None = None) -> list[Unit]:
-    units = await directory.list_units(session=session)
-    return [u for u in units if u.code != "center" and u.id not in (exclude or set())]
 
 
 async def _unit_from_arg(session: AsyncSession, arg: str) -> Unit:
@@ -63,7 +65,7 @@ async def on_pick_unit(
     assert case.id is not None
     markup = unit_picker(
         case.id,
-        await _units(session),
+        await pickable_units(session),
         lang,
         action=A.dispatch_to,
         extra=[[button(t("staff.btn.cancel", lang), A.cancel, case.id)]],
@@ -127,7 +129,7 @@ async def on_approve_return(
     ]
     markup = unit_picker(
         case.id,
-        await _units(session, {case.lead_unit_id}),
+        await pickable_units(session, {case.lead_unit_id}),
         lang,
         action=A.return_to,
         extra=extra,

@@ -15,8 +15,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Case, CaseStatus, Person, Role
-from backend.services import cases, outbox
+from backend.models import Case, CaseStatus, Person, Role, Unit
+from backend.services import cases, directory, outbox
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import DomainError, NotAllowed, NotFound
 from bot.notifications.cards import (
@@ -31,6 +31,14 @@ from bot.texts import t
 log = logging.getLogger(__name__)
 
 DISPATCH_ROLES = frozenset({Role.dispatcher, Role.admin})
+
+
+async def pickable_units(
+    session: AsyncSession, exclude: set[int | None] | None = None
+) -> list[Unit]:
+    """Units a case can be sent to or shared with (every unit but the center itself)."""
+    units = await directory.list_units(session=session)
+    return [u for u in units if u.code != "center" and u.id not in (exclude or set())]
 
 
 async def refuse(callback: CallbackQuery, message: str) -> None:

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.models import Case, CaseStatus, Person, TaskStatus, Unit
-from backend.services import cases, directory, workflow
+from backend.services import cases, workflow
 from backend.services.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from bot.callbacks import CaseAction
 from bot.handlers.desk import (
@@ -31,6 +31,7 @@ from bot.handlers.desk import (
     edit_card_in_place,
     edit_note,
     load_case,
+    pickable_units,
     refresh_group_card,
     refuse,
     refuse_error,
@@ -444,11 +445,6 @@ async def on_extension_reason(
         await message.answer(t("staff.extend.done", lang, code=case.code, days=data["days"]))
 
 
-async def _joint_units(session: AsyncSession, exclude: set[int | None]) -> list[Unit]:
-    units = await directory.list_units(session=session)
-    return [u for u in units if u.id not in exclude and u.code != "center"]
-
-
 async def on_joint_start(
     callback: CallbackQuery,
     callback_data: CaseAction,
@@ -463,7 +459,7 @@ async def on_joint_start(
     staff, case_id = found
     await state.set_state(None)
     await state.set_data({"case_id": case_id, "joint": []})
-    units = await _joint_units(session, {staff.unit_id})
+    units = await pickable_units(session, {staff.unit_id})
     if isinstance(callback.message, Message):
         await callback.message.answer(
             t("staff.joint.pick_units", lang),
@@ -510,7 +506,7 @@ async def on_joint_toggle(
     except ValueError:
         await refuse(callback, t("staff.bad_button", lang))
         return
-    units = await _joint_units(session, {staff.unit_id})
+    units = await pickable_units(session, {staff.unit_id})
     if unit_id not in {u.id for u in units}:
         await refuse(callback, t("staff.bad_button", lang))
         return
