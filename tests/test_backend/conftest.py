@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,30 +21,10 @@ from backend.county import load_county
 from backend.db import create_engine
 from backend.models import Person, Role, Unit
 from backend.services import directory
+from tests.fakes import FakeCategory, FakeClassification
 
 # Wednesday 2026-11-25 10:00 in 弥渡 (02:00 UTC): an ordinary working day.
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeClassification:
-    department: str | None
-    category: str | None
-    category_name: str
-    confidence: float = 0.9
-    risk_level: str = "yellow"
-    risk_signals: list[str] = field(default_factory=list)
-    joint_departments: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FakeCategory:
-    code: str
-    name_zh: str
-    name_en: str
-    department: str
-    joint_departments: list[str] = field(default_factory=list)
 
 
 FAKE_RULES: list[tuple[str, FakeClassification]] = [

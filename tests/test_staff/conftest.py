@@ -7,7 +7,7 @@ The classifier is replaced by a small table so these tests do not depend on keyw
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -26,30 +26,9 @@ from bot.callbacks import CaseAction
 from bot.factory import create_dispatcher
 from bot.notifications.limits import Limits
 from bot.notifications.worker import Notifier, NotifierConfig
+from tests.fakes import FakeCategory, FakeClassification
 from tests.mocked_bot import MockedBot
 from tests.tg import make_callback_update, make_message_update, make_photo_update
-
-
-@dataclass
-class FakeClassification:
-    department: str | None
-    category: str | None
-    category_name: str
-    confidence: float = 0.9
-    risk_level: str = "yellow"
-    risk_signals: list[str] = field(default_factory=list)
-    joint_departments: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FakeCategory:
-    code: str
-    name_zh: str
-    name_en: str
-    department: str
-    joint_departments: list[str] = field(default_factory=list)
-
 
 RULES = [
     ("欠薪", FakeClassification("hrss", "D08", "劳动争议", reasons=["关键词：欠薪"])),

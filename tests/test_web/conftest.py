@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,6 +19,7 @@ from backend.db import create_session_factory
 from backend.models import Case, CaseStatus, Person, RiskLevel, Role, Unit
 from backend.services import directory, web_auth
 from backend.web import create_app
+from tests.fakes import FakeCategory, FakeClassification
 
 API_KEYS = "key-one,key-two"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -197,26 +198,6 @@ async def client(world: World, sqlite_engine: AsyncEngine) -> AsyncIterator[http
 async def client_any(world_any: World, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     async for c in _client(world_any, engine):
         yield c
-
-
-@dataclass
-class FakeClassification:
-    department: str | None
-    category: str | None
-    category_name: str
-    confidence: float = 0.9
-    risk_level: str = "yellow"
-    risk_signals: list[str] = field(default_factory=list)
-    joint_departments: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FakeCategory:
-    code: str
-    name_zh: str
-    name_en: str
-    department: str
 
 
 FAKE_CATEGORIES = {
