@@ -6,6 +6,7 @@ test, and a restart is just calling ``create_dispatcher`` again on the same stor
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -136,4 +137,13 @@ def create_dispatcher(
     setup_middlewares(dp, session_factory=session_factory, redis=redis)
     dp.include_routers(*create_routers())
     dp.include_router(create_error_router())
+    dp.startup.register(_warm_up_knowledge_base)
     return dp
+
+
+async def _warm_up_knowledge_base() -> None:
+    """Index the legal FAQ in a worker thread at start-up (about 2 s), so the first resident who
+    asks a question does not wait for it and the event loop is not blocked meanwhile."""
+    import knowledge_base
+
+    asyncio.get_running_loop().run_in_executor(None, knowledge_base.preload)

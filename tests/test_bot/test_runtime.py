@@ -222,3 +222,25 @@ async def test_the_cached_embedded_storage_reads_what_it_wrote_and_restarts_from
     assert await reopened.get_state(key) == ReportSG.contact.state
     assert await reopened.get_data(key) == {"parts": ["一"]}
     await reopened.close()
+
+
+async def test_start_up_indexes_the_legal_faq_in_a_worker_thread(
+    dp: Dispatcher, bot: MockedBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    import knowledge_base
+
+    loaded = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    threads: list[threading.Thread] = []
+
+    def fake_preload() -> None:
+        threads.append(threading.current_thread())
+        loop.call_soon_threadsafe(loaded.set)
+
+    monkeypatch.setattr(knowledge_base, "preload", fake_preload)
+    await dp.emit_startup(bot=bot, dispatcher=dp)
+    await asyncio.wait_for(loaded.wait(), timeout=10)
+    assert threads and threads[0] is not threading.main_thread()
