@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 
@@ -22,7 +23,9 @@ from backend.models.base import utcnow
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-LEASE_SECONDS = 120
+# A claimed row is leased for this long; the notifier renews the lease while it is still working
+# on the row (``renew_leases``), so a row of a notifier that died is due again within seconds.
+LEASE_SECONDS = 10
 MAX_ATTEMPTS = 8
 
 
@@ -86,18 +89,19 @@ async def enqueue(
 async def claim_batch(
     *, session: AsyncSession, limit: int = 50, now: datetime | None = None
 ) -> list[OutboxMessage]:
-    """Take up to ``limit`` due pending messages and lease them (commits).
+    """Take up to ``limit`` due pending messages and lease them (commits); red alerts first.
 
     A leased row gets ``next_attempt_at`` pushed ``LEASE_SECONDS`` ahead, so if the notifier dies
     before reporting back, the row becomes due again and is retried.
     """
     now = now or utcnow()
     lease = now + timedelta(seconds=LEASE_SECONDS)
+    urgent_first = sql_case((col(OutboxMessage.kind) == NoticeKind.red_alert.value, 0), else_=1)
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.state == OutboxState.pending)
         .where(col(OutboxMessage.next_attempt_at) <= now)
-        .order_by(col(OutboxMessage.id))
+        .order_by(urgent_first, col(OutboxMessage.id))
         .limit(limit)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -131,10 +135,30 @@ async def claim_batch(
     leased = await session.exec(
         select(OutboxMessage)
         .where(col(OutboxMessage.id).in_(taken))
-        .order_by(col(OutboxMessage.id))
+        .order_by(urgent_first, col(OutboxMessage.id))
         .execution_options(populate_existing=True)
     )
     return list(leased.all())
+
+
+async def renew_leases(
+    *, session: AsyncSession, message_ids: list[int], now: datetime | None = None
+) -> int:
+    """Push the lease of rows this notifier still works on ``LEASE_SECONDS`` ahead (commits)."""
+    if not message_ids:
+        return 0
+    now = now or utcnow()
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(message_ids),
+            col(OutboxMessage.state) == OutboxState.pending,
+        )
+        .values(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
 
 
 async def _get(session: AsyncSession, message_id: int) -> OutboxMessage:
@@ -147,12 +171,19 @@ async def _get(session: AsyncSession, message_id: int) -> OutboxMessage:
 async def mark_sent(
     *, session: AsyncSession, message_id: int, telegram_message_id: int | None = None
 ) -> None:
-    message = await _get(session, message_id)
-    message.state = OutboxState.sent
-    message.sent_at = utcnow()
-    message.telegram_message_id = telegram_message_id
-    message.last_error = None
-    session.add(message)
+    # One statement, no read first: the gap between Telegram's answer and this commit is the
+    # window in which a crash makes the row go out twice, so it is kept as short as it can be.
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            state=OutboxState.sent,
+            sent_at=utcnow(),
+            telegram_message_id=telegram_message_id,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
     await session.commit()
 
 

@@ -76,6 +76,10 @@ class SendLimiter:
         self.limits = limits or Limits()
         self.clock = clock
         self.bot = TokenBucket(self.limits.bot_rate, max(1.0, self.limits.bot_rate), clock)
+        # A process that has just taken over delivery (bot.notifications.leader) may follow a
+        # leader that spent its burst a moment ago: start the bot-wide bucket empty, so the two
+        # together stay within the rate. The first message waits 1/bot_rate seconds at most.
+        self.bot.tokens = 0.0
         self._chat: dict[int, TokenBucket] = {}
         self._group: dict[int, TokenBucket] = {}
 

@@ -29,10 +29,12 @@ all now (its 20/min bucket is low). A card that would wait more than ``group_hol
 group's bucket is handed back until then, so cards arriving meanwhile join the same summary.
 
 Processes. ``python -m bot`` delivers in-process by default; with ``NOTIFIER_IN_PROCESS=false``
-it leaves delivery to ``python -m bot notifier``. Several notifier processes never deliver a row
-twice (SKIP LOCKED on PostgreSQL, conditional per-row leases on SQLite), but each keeps its own
-token buckets, so the bot-wide limits hold for one delivering process; extra processes are
-for availability, and Telegram's 429 ``retry_after`` is honoured whatever happens.
+it leaves delivery to ``python -m bot notifier``. However many run, one delivers at a time
+(:mod:`bot.notifications.leader`: a PostgreSQL advisory lock, with fail-over within about a
+second), so the token buckets hold for the whole bot; the others stand by. Rows are leased for
+``outbox.LEASE_SECONDS`` and the lease is renewed while a row is still being worked on, so the
+rows of a notifier that died come due again within seconds (red alerts are claimed first).
+Telegram's 429 ``retry_after`` is honoured whatever happens.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.config import Settings
 from backend.models import OutboxMessage
 from backend.services import outbox
+from bot.notifications.leader import Leadership
 from bot.notifications.limits import Limits, SendLimiter, is_group_chat
 from bot.notifications.render import (
     NoticeKind,
@@ -92,6 +95,9 @@ class NotifierConfig:
     group_hold: float = 1.5  # a card waiting longer for its group is deferred (to coalesce)
     summary_max_items: int = 30
     unbound_retry: float = 300.0  # a unit (and the center) without a bound group: retry later
+    # Sends whose outcome is not yet recorded, at most: a crash re-sends at most this many rows.
+    # 8 calls at once still reach Telegram's 30/s at 250 ms per call.
+    max_in_flight: int = 8
     limits: Limits = field(default_factory=Limits)
 
 
@@ -147,6 +153,9 @@ class Notifier:
         self._delivered: OrderedDict[int, None] = OrderedDict()
         # Group chat → wall-clock time when its held-back cards come due (they leave together).
         self._held: dict[int, float] = {}
+        # Rows claimed and not yet reported back: their leases are renewed while we work.
+        self._inflight: set[int] = set()
+        self._in_flight_sends = asyncio.Semaphore(self.config.max_in_flight)
 
     # -- loop ----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -185,10 +194,27 @@ class Notifier:
             )
             if not rows:
                 return 0
-            jobs = await self._prepare(session, rows)
-        await self._deliver(jobs)
+            self._inflight = {row.id for row in rows if row.id is not None}
+            keeper = asyncio.create_task(self._keep_leases(), name="outbox-leases")
+            try:
+                jobs = await self._prepare(session, rows)
+                await self._deliver(jobs)
+            finally:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+                self._inflight.clear()
         self.limiter.forget_idle()
         return len(rows)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of the rows still in flight, well before they run out."""
+        while True:
+            await asyncio.sleep(outbox.LEASE_SECONDS / 3)
+            try:
+                async with self.session_factory() as session:
+                    await outbox.renew_leases(session=session, message_ids=sorted(self._inflight))
+            except Exception:
+                log.warning("could not renew outbox leases", exc_info=True)
 
     # -- preparing -----------------------------------------------------------------------------
     async def _prepare(self, session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[Job]:
@@ -289,6 +315,10 @@ class Notifier:
             await self._sleep(wait)
 
     async def _send(self, job: Job) -> None:
+        async with self._in_flight_sends:  # held until the outcome is recorded
+            await self._send_and_record(job)
+
+    async def _send_and_record(self, job: Job) -> None:
         rendered = job.rendered
         try:
             result = await self._call(job.chat_id, rendered)
@@ -345,6 +375,7 @@ class Notifier:
         # A coalesced summary is not "the card": later card_update edits must not overwrite it.
         recorded_id = telegram_message_id if len(job.rows) == 1 else None
         for message_id in job.ids:
+            self._inflight.discard(message_id)
             self._remember_delivered(message_id)
             try:
                 async with self.session_factory() as session:
@@ -388,6 +419,7 @@ class Notifier:
     async def _mark(
         self, func: Callable[..., Awaitable[Any]], message_id: int, **kwargs: Any
     ) -> None:
+        self._inflight.discard(message_id)  # reported back: its lease is no longer ours to renew
         try:
             async with self.session_factory() as session:
                 await func(session=session, message_id=message_id, **kwargs)
@@ -446,23 +478,42 @@ async def run_loops(
     config: NotifierConfig | None = None,
     scanners: bool = True,
 ) -> None:
-    """The notifier plus (optionally) the deadline scanner and digest loops, until cancelled."""
+    """The notifier plus (optionally) the deadline scanner and digest loops, until cancelled.
+
+    They run only while this process is the leader (one delivering process per database); a
+    standby takes over when the leader dies.
+    """
     from backend.services import runtime
     from bot.notifications.schedule import digest_loop, scanner_loop
 
     runtime.configure(settings)  # county file and time zone, as the bot process does
-    notifier = Notifier(bot, session_factory, settings, config)
-    tasks = [asyncio.create_task(notifier.run(), name="notifier")]
-    if scanners:
-        tasks.append(asyncio.create_task(scanner_loop(session_factory, settings), name="scanner"))
-        tasks.append(asyncio.create_task(digest_loop(session_factory, settings), name="digest"))
+    leadership = Leadership(session_factory.kw["bind"])
     try:
-        await asyncio.gather(*tasks)
+        while True:
+            await leadership.acquire()
+            log.info("this process delivers notifications")
+            notifier = Notifier(bot, session_factory, settings, config)
+            tasks = [asyncio.create_task(notifier.run(), name="notifier")]
+            if scanners:
+                tasks.append(
+                    asyncio.create_task(scanner_loop(session_factory, settings), name="scanner")
+                )
+                tasks.append(
+                    asyncio.create_task(digest_loop(session_factory, settings), name="digest")
+                )
+            watch = asyncio.create_task(leadership.lost(), name="notifier-leadership")
+            try:
+                await asyncio.wait([watch, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                notifier.stop()
+                for task in [watch, *tasks]:
+                    task.cancel()
+                await asyncio.gather(watch, *tasks, return_exceptions=True)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
     finally:
-        notifier.stop()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await leadership.release()
 
 
 async def _idle() -> None:

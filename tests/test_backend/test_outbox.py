@@ -14,10 +14,12 @@ from backend.services.outbox import NoticeKind
 from .conftest import T0, World
 
 
-async def add(world: World, key: str, person: Person | None = None) -> None:
+async def add(
+    world: World, key: str, person: Person | None = None, kind: NoticeKind = NoticeKind.digest
+) -> None:
     await outbox.enqueue(
         session=world.session,
-        kind=NoticeKind.digest,
+        kind=kind,
         case_id=None,
         payload={"new": 1},
         dedupe_key=key,
@@ -54,11 +56,37 @@ async def test_claim_batch_leases_due_rows_and_they_come_back_if_not_reported(
     await add(world, "b")
     claimed = await outbox.claim_batch(session=world.session, limit=10, now=T0)
     assert [m.dedupe_key for m in claimed] == ["a", "b"]
-    assert await outbox.claim_batch(session=world.session, now=T0 + timedelta(seconds=10)) == []
+    inside_lease = T0 + timedelta(seconds=outbox.LEASE_SECONDS - 1)
+    assert await outbox.claim_batch(session=world.session, now=inside_lease) == []
     again = await outbox.claim_batch(
         session=world.session, now=T0 + timedelta(seconds=outbox.LEASE_SECONDS + 1)
     )
     assert [m.attempts for m in again] == [2, 2]
+
+
+async def test_a_renewed_lease_keeps_the_row_from_other_notifiers(world: World) -> None:
+    await add(world, "slow")
+    await add(world, "done")
+    slow, done = await outbox.claim_batch(session=world.session, limit=10, now=T0)
+    await outbox.mark_sent(session=world.session, message_id=done.id)
+    renewed_at = T0 + timedelta(seconds=outbox.LEASE_SECONDS - 1)
+    renewed = await outbox.renew_leases(
+        session=world.session, message_ids=[slow.id, done.id], now=renewed_at
+    )
+    assert renewed == 1  # a row already reported back is not leased again
+    after_first_lease = T0 + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    assert await outbox.claim_batch(session=world.session, now=after_first_lease) == []
+    after_renewal = renewed_at + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    claimed = await outbox.claim_batch(session=world.session, now=after_renewal)
+    assert [m.dedupe_key for m in claimed] == ["slow"]
+
+
+async def test_red_alerts_are_claimed_before_older_rows(world: World) -> None:
+    for n in range(5):
+        await add(world, f"card{n}")
+    await add(world, "red", kind=NoticeKind.red_alert)
+    claimed = await outbox.claim_batch(session=world.session, limit=3, now=T0)
+    assert [m.dedupe_key for m in claimed] == ["red", "card0", "card1"]
 
 
 async def test_sent_retry_blocked_and_failed(world: World) -> None:

@@ -218,6 +218,9 @@ async def test_saturated_chat_is_deferred_without_blocking_others(desk: Desk) ->
 def test_limiter_enforces_per_chat_per_group_and_bot_rates() -> None:
     now = [0.0]
     limiter = SendLimiter(Limits(), clock=lambda: now[0])
+    # A notifier that has just started (or taken over) begins with an empty bot-wide bucket.
+    assert limiter.delay(5) == pytest.approx(1 / 30)
+    now[0] += 1.0
     limiter.take(5)
     assert limiter.delay(5) == pytest.approx(1.0)  # 1 message/s per chat
     assert limiter.delay(6) == 0
@@ -229,6 +232,7 @@ def test_limiter_enforces_per_chat_per_group_and_bot_rates() -> None:
         now[0] += 0.01
     assert 17 <= sent_to_group <= 20
     busy = SendLimiter(Limits(bot_rate=30), clock=lambda: now[0])
+    now[0] += 1.0  # the bot-wide bucket fills to its burst of 30
     for chat in range(30):
         busy.take(1000 + chat)
     assert busy.delay(2000) == pytest.approx(1 / 30)
