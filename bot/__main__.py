@@ -56,6 +56,7 @@ async def run_polling(settings: Settings) -> None:
 
     from bot.factory import concurrency_limit, create_bot, create_dispatcher
     from bot.handlers.start import set_default_commands
+    from bot.inbox import poll
 
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
@@ -79,12 +80,15 @@ async def run_polling(settings: Settings) -> None:
     dp.shutdown.register(on_shutdown)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(
+        await poll(
+            dp,
             bot,
+            session_factory,
+            concurrency=concurrency_limit(settings),
             allowed_updates=dp.resolve_used_update_types(),
-            tasks_concurrency_limit=concurrency_limit(settings),
         )
     finally:
+        await bot.session.close()
         await engine.dispose()
 
 
@@ -99,14 +103,26 @@ def _start_notifier(
     return start_notifier(bot, session_factory, settings)
 
 
-def build_webhook_app(dp: Any, bot: Any, *, path: str, secret: str | None) -> Any:
-    """The aiohttp application that feeds webhook updates to the dispatcher."""
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+def build_webhook_app(
+    dp: Any, bot: Any, *, path: str, secret: str | None, session_factory: Any, concurrency: int
+) -> Any:
+    """The aiohttp application that stores each webhook update in the inbox, then handles it."""
+    from aiogram.webhook.aiohttp_server import setup_application
     from aiohttp import web
 
+    from bot.inbox import InboxRequestHandler
+
     app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    handler = InboxRequestHandler(
+        dp, bot, session_factory, concurrency=concurrency, secret_token=secret
+    )
+    handler.register(app, path=path)
     setup_application(app, dp, bot=bot)
+
+    async def start_sweeper(_: web.Application) -> None:
+        handler.start_sweeper()
+
+    app.on_startup.append(start_sweeper)
     return app
 
 
@@ -114,7 +130,7 @@ async def run_webhook(settings: Settings, args: argparse.Namespace) -> None:
     from aiogram import Bot
     from aiohttp import web
 
-    from bot.factory import create_bot, create_dispatcher
+    from bot.factory import concurrency_limit, create_bot, create_dispatcher
     from bot.handlers.start import set_default_commands
 
     engine = create_engine(settings.database_url)
@@ -135,7 +151,15 @@ async def run_webhook(settings: Settings, args: argparse.Namespace) -> None:
         await set_default_commands(bot)
 
     dp.startup.register(on_startup)
-    runner = web.AppRunner(build_webhook_app(dp, bot, path=path, secret=secret))
+    app = build_webhook_app(
+        dp,
+        bot,
+        path=path,
+        secret=secret,
+        session_factory=session_factory,
+        concurrency=concurrency_limit(settings),
+    )
+    runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     log.info("webhook listening on %s:%s%s", args.host, args.port, path)

@@ -14,8 +14,10 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pytest
@@ -35,6 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
+T = TypeVar("T")
 RUN_DATABASE_PREFIX = "zzt_run_"
 REDIS_LOCK_SECONDS = 3600
 
@@ -98,14 +101,20 @@ def _lock_redis_db(base_url: str) -> tuple[str, str]:
     raise RuntimeError("every Redis test db (1..15) is locked by a running test run")
 
 
+def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion even when a test's event loop is already running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(scope="session")
 def _run_postgres_url() -> Iterator[str]:
     if not _reachable(BASE_POSTGRES_URL, 5432):
         yield BASE_POSTGRES_URL  # require_service() skips or fails with the reason
         return
-    url = asyncio.run(_create_run_database(BASE_POSTGRES_URL))
+    url = _run_in_thread(_create_run_database(BASE_POSTGRES_URL))
     yield url
-    asyncio.run(_drop_run_database(BASE_POSTGRES_URL, url))
+    _run_in_thread(_drop_run_database(BASE_POSTGRES_URL, url))
 
 
 @pytest.fixture(scope="session")

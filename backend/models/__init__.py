@@ -16,6 +16,7 @@ from backend.models.org import Invite, Person, Role, Unit
 from backend.models.runtime import (
     CaseCodeSequence,
     FsmRecord,
+    InboxUpdate,
     LegalQuestionLog,
     OutboxMessage,
     OutboxState,
@@ -32,6 +33,7 @@ __all__ = [
     "CaseStatus",
     "CaseTask",
     "FsmRecord",
+    "InboxUpdate",
     "Invite",
     "LegalQuestionLog",
     "OutboxMessage",

@@ -1,4 +1,5 @@
-"""Operational tables: outbox, processed updates, embedded FSM storage, FAQ log, code counter."""
+"""Operational tables: outbox, update inbox, processed updates, embedded FSM storage, FAQ log,
+code counter."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,23 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     created_at: datetime = Field(
+        default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
+    )
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update written down before Telegram is told it arrived, until it is handled.
+
+    Polling moves the offset (which acknowledges the update) and a webhook answers 200 only after
+    the update is here, so an update whose handler was cut short by a crash is handled again
+    after the restart (``backend.services.inbox``).
+    """
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    done: bool = Field(default=False, index=True)
+    lease_until: datetime = Field(sa_column=tz_column(nullable=False, index=True))
+    received_at: datetime = Field(
         default_factory=utcnow, sa_column=tz_column(nullable=False, index=True)
     )
 

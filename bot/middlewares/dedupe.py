@@ -53,6 +53,10 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        if data.get("inbox_replay"):
+            # Handled again from the inbox (bot.inbox): its first handling was cut short, so the
+            # claim it left behind must not stop it now.
+            return await handler(event, data)
         if isinstance(event, Update) and not await self.claim(event.update_id):
             log.info("duplicate update %s dropped", event.update_id)
             return None

@@ -6,6 +6,8 @@ import asyncio
 
 from aiogram import Dispatcher
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import build_webhook_app
 from tests.mocked_bot import MockedBot
@@ -23,9 +25,11 @@ async def _wait_for_reply(bot: MockedBot, chat_id: int) -> None:
 
 
 async def test_a_webhook_update_is_answered_once_and_forged_posts_are_refused(
-    dp: Dispatcher, bot: MockedBot
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    app = build_webhook_app(dp, bot, path="/tg", secret=SECRET)
+    app = build_webhook_app(
+        dp, bot, path="/tg", secret=SECRET, session_factory=bot_session_factory, concurrency=4
+    )
     update = make_message_update(6001, "/start").model_dump(mode="json", exclude_none=True)
     async with TestClient(TestServer(app)) as client:
         forged = await client.post("/tg", json=update)
