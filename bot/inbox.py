@@ -51,16 +51,27 @@ class InboxFeeder:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, update: Update, *, replay: bool = False) -> None:
-        """Run the update's handlers; done even when a handler failed (it is logged, and an
-        update that always fails must not come back forever)."""
+        """Run the update's handlers, keeping its lease; done even when a handler failed (it is
+        logged, and an update that always fails must not come back forever)."""
+        keeper = asyncio.create_task(self._keep_lease(update.update_id))
         try:
             response = await self.dp.feed_update(self.bot, update, inbox_replay=replay)
             if isinstance(response, TelegramMethod):
                 await self.dp.silent_call_request(self.bot, response)
         except Exception:
             log.exception("update %s failed", update.update_id)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         async with self.session_factory() as session:
             await inbox.finish(session=session, update_id=update.update_id)
+
+    async def _keep_lease(self, update_id: int) -> None:
+        while True:
+            await asyncio.sleep(inbox.LEASE_SECONDS / 3)
+            with contextlib.suppress(Exception):
+                async with self.session_factory() as session:
+                    await inbox.renew(session=session, update_id=update_id)
 
     async def spawn(self, update: Update, *, replay: bool = False) -> None:
         """Handle in the background, at most ``concurrency`` at once (waits for a slot)."""
@@ -149,10 +160,15 @@ async def poll(
 
 
 class InboxRequestHandler(SimpleRequestHandler):
-    """Webhook: store the update, answer 200, handle it in the background.
+    """Webhook: store the update, handle it, then answer 200.
 
-    Telegram re-posts an update that got no 200; a re-post of a stored update is answered 200
-    and not handled twice (the sweeper of some worker handles it if its first handler died).
+    Answering after the handlers keeps one resident's updates in order (Telegram posts a chat's
+    next update once the previous one is answered). If this worker dies half-way, the proxy
+    answers Telegram with an error and Telegram posts the update again, usually to another
+    worker: that one takes the update over once the dead worker's lease has run out (until
+    then it answers 503, so Telegram tries again), and a re-post of a handled update is
+    answered 200 without handling it twice. Each worker also sweeps for updates whose lease ran
+    out, in case Telegram gave up re-posting.
     """
 
     def __init__(
@@ -164,7 +180,7 @@ class InboxRequestHandler(SimpleRequestHandler):
         concurrency: int,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dispatcher, bot, **kwargs)
+        super().__init__(dispatcher, bot, handle_in_background=False, **kwargs)
         self.feeder = InboxFeeder(dispatcher, bot, session_factory, concurrency)
         self.session_factory = session_factory
         self._sweeper: asyncio.Task[None] | None = None
@@ -177,13 +193,16 @@ class InboxRequestHandler(SimpleRequestHandler):
             new = await inbox.receive(
                 session=session, updates=[(update.update_id, _payload(update))]
             )
-        if update.update_id in new:
-            await self.feeder.spawn(update)
-        else:
-            log.info("duplicate update %s dropped", update.update_id)
-        return web.json_response({}, dumps=bot.session.json_dumps)
-
-    _handle_request_background = _handle_request
+            replay = update.update_id not in new
+            if replay:
+                outcome = await inbox.take_over(session=session, update_id=update.update_id)
+                if outcome == "busy":
+                    return web.json_response({}, status=503)
+                if outcome == "done":
+                    log.info("duplicate update %s dropped", update.update_id)
+                    return web.json_response({})
+        await self.feeder.handle(update, replay=replay)
+        return web.json_response({})
 
     def start_sweeper(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="inbox-sweeper")

@@ -23,6 +23,12 @@ A side door under ``/_test/`` lets a test act as users and read what the bot did
   next ``times`` calls of ``method`` fail with that HTTP error (429 with ``retry_after``, 403,
   500 …) or hang; ``POST /_test/reset`` forgets everything.
 
+After ``setWebhook`` the stand-in posts each update to the webhook URL instead of keeping it for
+``getUpdates``, as Telegram does: with the ``X-Telegram-Bot-Api-Secret-Token`` header, one chat's
+updates one at a time and in order, and an update that gets no 2xx answer is posted again (with
+back-off) until it does; ``deleteWebhook`` goes back to polling. ``webhook_deliveries`` logs
+every attempt (update id, HTTP status or error, time).
+
 In-process tests can call the same things as coroutines on :class:`TelegramStub`.
 Run standalone: ``python -m tests.telegram_stub --port 8081``.
 """
@@ -86,6 +92,9 @@ class StubState:
     commands: list[JsonDict] = field(default_factory=list)
     files: dict[str, JsonDict] = field(default_factory=dict)
     faults: dict[str, deque[_Fault]] = field(default_factory=lambda: defaultdict(deque))
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_deliveries: list[JsonDict] = field(default_factory=list)
 
 
 class TelegramStub:
@@ -101,6 +110,8 @@ class TelegramStub:
         self._seq = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._webhook_queues: dict[int, asyncio.Queue[JsonDict]] = {}
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
         self.url = ""
         self.bot_id = 123  # taken from the token of the first call
 
@@ -139,6 +150,9 @@ class TelegramStub:
         return self.url
 
     async def stop(self) -> None:
+        for task in self._webhook_tasks:
+            task.cancel()
+        await asyncio.gather(*self._webhook_tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -176,6 +190,9 @@ class TelegramStub:
 
     async def _push(self, kind: str, payload: JsonDict) -> JsonDict:
         update = {"update_id": next(self._update_ids), kind: payload}
+        if self.state.webhook_url:
+            self._post_to_webhook(update, payload)
+            return update
         async with self._changed:
             self.state.updates.append(update)
             self._changed.notify_all()
@@ -460,13 +477,63 @@ class TelegramStub:
             return self.state.updates[:limit]
 
     async def api_deleteWebhook(self, params: JsonDict) -> bool:
+        self.state.webhook_url = ""
         return True
 
     async def api_setWebhook(self, params: JsonDict) -> bool:
+        self.state.webhook_url = str(params.get("url") or "")
+        self.state.webhook_secret = str(params.get("secret_token") or "")
         return True
 
     async def api_getWebhookInfo(self, params: JsonDict) -> JsonDict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        pending = sum(queue.qsize() for queue in self._webhook_queues.values())
+        return {
+            "url": self.state.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+        }
+
+    # -- webhook delivery -------------------------------------------------------------------------
+    def _post_to_webhook(self, update: JsonDict, payload: JsonDict) -> None:
+        chat = (payload.get("chat") or (payload.get("message") or {}).get("chat") or {}).get("id")
+        key = int(chat if chat is not None else (payload.get("from") or {}).get("id", 0))
+        queue = self._webhook_queues.get(key)
+        if queue is None:
+            queue = self._webhook_queues[key] = asyncio.Queue()
+            task = asyncio.create_task(self._deliver_webhook(queue), name=f"webhook-{key}")
+            self._webhook_tasks.add(task)
+            task.add_done_callback(self._webhook_tasks.discard)
+        queue.put_nowait(update)
+
+    async def _deliver_webhook(self, queue: asyncio.Queue[JsonDict]) -> None:
+        """One chat's updates, in order; each is posted again until it gets a 2xx answer."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            while True:
+                update = await queue.get()
+                delay = 0.25
+                while True:
+                    headers = {}
+                    if self.state.webhook_secret:
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = self.state.webhook_secret
+                    try:
+                        async with http.post(
+                            self.state.webhook_url,
+                            json=update,
+                            headers=headers,
+                            timeout=aiohttp.ClientTimeout(total=60),
+                        ) as response:
+                            outcome: Any = response.status
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        outcome = type(exc).__name__
+                    self.state.webhook_deliveries.append(
+                        {"update_id": update["update_id"], "outcome": outcome, "time": time.time()}
+                    )
+                    if isinstance(outcome, int) and 200 <= outcome < 300:
+                        break
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 4.0)
 
     async def api_setMyCommands(self, params: JsonDict) -> bool:
         self.state.commands.append(params)

@@ -2,15 +2,17 @@
 
 ``receive`` stores a batch (one transaction) and answers which update ids are new: an id seen
 before is a redelivery and is not handled again. The receiver leases what it takes for
-``LEASE_SECONDS``; ``finish`` marks an update handled. Updates still open when their lease runs
-out belong to a process that died while handling them: ``claim_orphans`` hands them, oldest
-first, to whoever asks (the polling process at start-up, or any webhook worker's sweeper).
+``LEASE_SECONDS`` and renews the lease while its handler runs (``renew``); ``finish`` marks an
+update handled. Updates still open when their lease runs out belong to a process that died
+while handling them: ``claim_orphans`` hands them, oldest first, to whoever asks (the polling
+process at start-up, any webhook worker's sweeper), and ``take_over`` gives one to the webhook
+worker that Telegram re-posted it to.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,7 +24,7 @@ from backend.models.base import utcnow
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-LEASE_SECONDS = 60
+LEASE_SECONDS = 15
 KEEP_DONE_FOR = timedelta(days=2)
 
 
@@ -71,6 +73,38 @@ async def finish(*, session: AsyncSession, update_id: int) -> None:
         .execution_options(synchronize_session=False)
     )
     await session.commit()
+
+
+async def renew(*, session: AsyncSession, update_id: int, now: datetime | None = None) -> None:
+    await session.exec(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id, col(InboxUpdate.done).is_(False))
+        .values(lease_until=(now or utcnow()) + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+
+
+async def take_over(
+    *, session: AsyncSession, update_id: int, now: datetime | None = None
+) -> Literal["done", "busy", "taken"]:
+    """A re-posted update: handled already, still being handled elsewhere, or now ours."""
+    now = now or utcnow()
+    result = await session.exec(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.update_id) == update_id,
+            col(InboxUpdate.done).is_(False),
+            col(InboxUpdate.lease_until) <= now,
+        )
+        .values(lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    if result.rowcount == 1:
+        return "taken"
+    row = await session.get(InboxUpdate, update_id)
+    return "busy" if row is not None and not row.done else "done"
 
 
 async def claim_orphans(
