@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.telegram_stub import TelegramStub
-from tests.test_staff.processes import REPO, cli, environment, running, tail
+from tests.test_staff.processes import REPO, cli, empty_postgres, environment, running, tail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -47,10 +47,8 @@ async def test_an_update_cut_short_by_kill_9_is_handled_after_the_restart(
     if database == "sqlite":
         database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     else:
-        from tests.test_staff.test_notifier_failover import _empty_database
-
         database_url = request.getfixturevalue("postgres_url")
-        await _empty_database(database_url)
+        await empty_postgres(database_url)
     env = environment(database_url, stub.url)
     cli(["init"], env, REPO)
     for run in ("first", "second"):

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import shutil
 import signal
-import socket
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,77 +17,37 @@ from backend.db import create_engine, create_session_factory
 from backend.models import InboxUpdate
 from tests.conftest import IN_CI
 from tests.telegram_stub import TelegramStub
-from tests.test_staff.processes import REPO, cli, environment, running, tail
-from tests.test_staff.test_notifier_failover import _empty_database
+from tests.test_staff.processes import (
+    REPO,
+    cli,
+    empty_postgres,
+    environment,
+    free_port,
+    nginx,
+    nginx_binary,
+    running,
+    tail,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-SITE = REPO / "deploy" / "nginx" / "zongzhitong.conf"
 SECRET = "workers-test-secret"
 RESIDENTS = list(range(7401, 7409))
 MESSAGES_EACH = 6
 WAIT = 90.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[tuple[int, list[int]]]:
-    """nginx running the repo's site file, its ports moved to free ones: (port, worker ports)."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
+def proxy(tmp_path: Path) -> Iterator[tuple[int, list[int]]]:
+    """nginx running the repo's site file on free ports: (its port, the three worker ports)."""
+    if nginx_binary() is None:
         message = "nginx is not installed (apt-get install nginx; .ci/run installs it)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    port, workers = _free_port(), [_free_port() for _ in range(3)]
-    site = SITE.read_text("utf-8")
-    for default, chosen in zip((8081, 8082, 8083), workers, strict=True):
-        site = site.replace(f"127.0.0.1:{default}", f"127.0.0.1:{chosen}")
-    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", site)
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    (prefix / "site.conf").write_text(site, "utf-8")
-    temp = {name: prefix / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    (prefix / "nginx.conf").write_text(
-        f"""
-daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {temp["body"]};
-    proxy_temp_path {temp["proxy"]};
-    fastcgi_temp_path {temp["fastcgi"]};
-    uwsgi_temp_path {temp["uwsgi"]};
-    scgi_temp_path {temp["scgi"]};
-    include {prefix}/site.conf;
-}}
-""",
-        "utf-8",
-    )
-    process = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.poll() is None, (prefix / "error.log").read_text()
-            subprocess.run(["sleep", "0.05"], check=True)
+    port, workers = free_port(), [free_port() for _ in range(3)]
+    with nginx(tmp_path / "nginx", port, workers):
         yield port, workers
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture
@@ -112,14 +68,14 @@ async def _open_updates(database_url: str) -> int:
 
 
 async def test_three_workers_behind_nginx_lose_nothing_when_one_is_killed(
-    nginx: tuple[int, list[int]],
+    proxy: tuple[int, list[int]],
     stub: TelegramStub,
     postgres_url: str,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    port, workers = nginx
-    await _empty_database(postgres_url)
+    port, workers = proxy
+    await empty_postgres(postgres_url)
     env = environment(postgres_url, stub.url, REDIS_URL=redis_url, BOT_WEBHOOK_SECRET=SECRET)
     cli(["init"], env, REPO)
     url = f"http://127.0.0.1:{port}/tg"

@@ -6,14 +6,99 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456:E2E-TOKEN"
+NGINX_SITE = REPO / "deploy" / "nginx" / "zongzhitong.conf"
+SITE_WORKER_PORTS = (8081, 8082, 8083)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def nginx_binary() -> str | None:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    return binary if Path(binary).exists() else None
+
+
+@contextlib.contextmanager
+def nginx(prefix: Path, port: int, workers: Sequence[int]) -> Iterator[None]:
+    """nginx serving the repo's site file (``deploy/nginx``) on ``port``, its upstream moved to
+    the given worker ports, with every file it writes under ``prefix``."""
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (apt-get install nginx)")
+    site = NGINX_SITE.read_text("utf-8")
+    upstream = "\n".join(
+        f"    server 127.0.0.1:{worker} max_fails=1 fail_timeout=5s;" for worker in workers
+    )
+    lines = [f"    server 127.0.0.1:{default} " for default in SITE_WORKER_PORTS]
+    kept = [line for line in site.splitlines() if not any(line.startswith(x) for x in lines)]
+    site = "\n".join(kept).replace(
+        "upstream zongzhitong_bot {", "upstream zongzhitong_bot {\n" + upstream, 1
+    )
+    site = re.sub(r"listen 80;", f"listen 127.0.0.1:{port};", site)
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "site.conf").write_text(site, "utf-8")
+    temp = "\n".join(
+        f"    {name}_temp_path {prefix / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+{temp}
+    include {prefix}/site.conf;
+}}
+""",
+        "utf-8",
+    )
+    process = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None:
+                raise RuntimeError((prefix / "error.log").read_text("utf-8", "replace"))
+            subprocess.run(["sleep", "0.05"], check=True)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def empty_postgres(url: str) -> None:
+    """Drop every table of a PostgreSQL database, so ``python -m backend init`` starts afresh."""
+    from sqlalchemy import text
+
+    from backend.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
 
 
 def environment(database_url: str, api_url: str, **extra: str) -> dict[str, str]:

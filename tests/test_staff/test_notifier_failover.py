@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from backend.db import create_engine, create_session_factory
@@ -21,7 +20,7 @@ from backend.services.outbox import NoticeKind
 from bot.notifications.leader import Leadership
 from bot.notifications.worker import NotifierConfig
 from tests.telegram_stub import TelegramStub
-from tests.test_staff.processes import REPO, cli, environment, running, tail
+from tests.test_staff.processes import REPO, cli, empty_postgres, environment, running, tail
 
 FIRST_CHAT = 91_000
 NOTICES = 90
@@ -59,14 +58,6 @@ async def stub() -> AsyncIterator[TelegramStub]:
     await server.start()
     yield server
     await server.stop()
-
-
-async def _empty_database(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def _queue_notices(url: str) -> None:
@@ -112,7 +103,7 @@ def _leader_index(logs: Path) -> int | None:
 async def test_two_notifier_processes_keep_the_bot_rate_and_survive_the_leaders_death(
     postgres_url: str, stub: TelegramStub, tmp_path: Path
 ) -> None:
-    await _empty_database(postgres_url)
+    await empty_postgres(postgres_url)
     env = environment(postgres_url, stub.url)
     cli(["init"], env, REPO)
     await _queue_notices(postgres_url)
