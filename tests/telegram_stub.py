@@ -27,7 +27,7 @@ After ``setWebhook`` the stand-in posts each update to the webhook URL instead o
 ``getUpdates``, as Telegram does: with the ``X-Telegram-Bot-Api-Secret-Token`` header, one chat's
 updates one at a time and in order, and an update that gets no 2xx answer is posted again (with
 back-off) until it does; ``deleteWebhook`` goes back to polling. ``webhook_deliveries`` logs
-every attempt (update id, HTTP status or error, time).
+every attempt (update id, HTTP status or error, time, seconds taken).
 
 In-process tests can call the same things as coroutines on :class:`TelegramStub`.
 Run standalone: ``python -m tests.telegram_stub --port 8081``.
@@ -114,6 +114,7 @@ class TelegramStub:
         self._webhook_tasks: set[asyncio.Task[None]] = set()
         self.url = ""
         self.bot_id = 123  # taken from the token of the first call
+        self.latency = 0.0  # seconds every Bot API call takes (benchmarks: Telegram's ~0.2 s)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def make_app(self) -> web.Application:
@@ -419,6 +420,8 @@ class TelegramStub:
         if ":" in token and token.split(":", 1)[0].isdigit():
             self.bot_id = int(token.split(":", 1)[0])
         params = await self._params(request)
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency)
         if method != "getUpdates":
             self.state.calls.append({"method": method, "params": params, "time": time.time()})
         faults = self.state.faults.get(method)
@@ -514,6 +517,7 @@ class TelegramStub:
                 update = await queue.get()
                 delay = 0.25
                 while True:
+                    started = time.time()
                     headers = {}
                     if self.state.webhook_secret:
                         headers["X-Telegram-Bot-Api-Secret-Token"] = self.state.webhook_secret
@@ -528,7 +532,12 @@ class TelegramStub:
                     except (aiohttp.ClientError, TimeoutError) as exc:
                         outcome = type(exc).__name__
                     self.state.webhook_deliveries.append(
-                        {"update_id": update["update_id"], "outcome": outcome, "time": time.time()}
+                        {
+                            "update_id": update["update_id"],
+                            "outcome": outcome,
+                            "time": time.time(),
+                            "seconds": time.time() - started,
+                        }
                     )
                     if isinstance(outcome, int) and 200 <= outcome < 300:
                         break
