@@ -217,7 +217,7 @@ def summary_text(data: dict[str, Any], lang: str, county: County) -> str:
     elif data.get("anonymous"):
         lines.append(t("report.summary_anonymous", lang))
     elif data.get("phone"):
-        from backend.services.cases import mask_phone
+        from backend.services.privacy import mask_phone
 
         lines.append(t("report.summary_phone", lang, phone=mask_phone(str(data["phone"]))))
     lines.append(
