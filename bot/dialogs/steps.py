@@ -165,8 +165,8 @@ async def enter_confirm(
 
 
 def duplicate_line(case: Case, lang: str, county: County, tz: str) -> str:
-    """Code, status, category, place and date: no text, no names, no phone numbers."""
-    place = " ".join(p for p in (case.township, case.village) if p) or "-"
+    """Code, status, category, township and date: no text, names, numbers or village."""
+    place = case.township or "-"  # no place below the township: it could point to a home
     return t(
         "report.duplicate_line",
         lang,
