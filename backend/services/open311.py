@@ -207,6 +207,11 @@ def publishable_clause(county: County) -> ColumnElement[bool]:
     )
 
 
+def confidential(case: Case) -> bool:
+    """A case intake marked confidential (纪委监委 and the like): never published."""
+    return bool((case.classification or {}).get("confidential"))
+
+
 def request_view(
     case: Case, county: County, units: dict[int, Unit], *, secret: str, tz: str
 ) -> dict[str, Any]:
@@ -252,7 +257,7 @@ async def find_by_public_ids(
         )
         for case in rows.all():
             if hmac.compare_digest(public_id(case.code, secret), match.group(0)):
-                if case not in found:
+                if case not in found and not confidential(case):
                     found.append(case)
                 break
     return found
@@ -286,7 +291,7 @@ async def list_requests(
     if end is not None:
         query = query.where(col(Case.created_at) < end)
     rows = (await session.exec(query.order_by(col(Case.created_at).desc()).limit(limit))).all()
-    return list(rows)
+    return [case for case in rows if not confidential(case)]
 
 
 async def get_request(

@@ -168,6 +168,10 @@ async def test_only_public_categories_at_township_level_are_published(
 ) -> None:
     world, client = world_any, client_any
     transport = world.units["transport"]
+    confidential = make_case(
+        "MD20261128-0008", transport, category="C7", department="transport", text="修路款被挪用"
+    )
+    confidential.classification = {**confidential.classification, "confidential": True}
     await add_cases(
         world,
         make_case(
@@ -209,6 +213,7 @@ async def test_only_public_categories_at_township_level_are_published(
             department="police",
             text="精神病人拿刀",
         ),
+        confidential,
         make_case(
             "MD20261128-0007",
             world.units["discipline"],
