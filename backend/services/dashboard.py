@@ -369,7 +369,8 @@ def _actor_label(
     case: Case, person: Person | None, role: str, units: dict[int, Unit], actor_id: int | None
 ) -> str:
     if privacy.actor_hidden(case, actor_id=actor_id, actor_role=role):
-        return "匿名群众" if case.anonymous else "群众"  # never named on staff pages
+        anonymous_reporter = case.anonymous and actor_id == case.reporter_id
+        return "匿名群众" if anonymous_reporter else "群众"  # never named on staff pages
     role_label = ROLE_LABELS.get(role, role)
     if person is None:
         return role_label
