@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.models import CaseFollower
-from backend.services import legal
+from backend.models import CaseFollower, Person, RatingScore
+from backend.services import legal, workflow
 from bot.notifications.cards import A
 from tests.fakes import FakeCategory
 from tests.test_staff.conftest import CATEGORIES, GROUPS, Desk
@@ -29,7 +29,7 @@ async def test_the_legal_hand_off_card_masks_the_phone_in_every_group(
     legal_category = FakeCategory("C10", "法律咨询", "Legal advice", "justice")
     monkeypatch.setattr(classifier, "categories", lambda: {**CATEGORIES, "C10": legal_category})
     async with desk.factory() as session:
-        person = await session.get(type(desk["resident"]), desk["resident"].id)
+        person = await session.get(Person, desk["resident"].id)
         assert person is not None
         case = await legal.handoff_to_lawyer(
             session=session,
@@ -84,3 +84,25 @@ async def test_a_follower_pressing_a_forged_detail_button_gets_no_staff_view(des
     for text in desk.bot.texts(desk.tg("stranger")):
         assert "王秀英" not in text and "欠薪" not in text
     assert desk.alerts()
+
+
+async def test_free_text_in_center_notices_is_masked(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月", township="弥城镇")
+    assert case.id is not None
+    async with desk.factory() as session:
+        staff = await session.get(Person, desk["hrss_staff"].id)
+        resident = await session.get(Person, desk["resident"].id)
+        assert staff is not None and resident is not None
+        await workflow.accept(session=session, actor=staff, case_id=case.id)
+        await workflow.resolve(session=session, actor=staff, case_id=case.id, result_text="已结清")
+        await workflow.rate(
+            session=session,
+            actor=resident,
+            case_id=case.id,
+            score=RatingScore.unsatisfied,
+            reason="根本没结清，打我电话13987654321",
+        )
+    await desk.deliver()
+    groups = group_texts(desk)
+    assert "根本没结清" in groups and "139****4321" in groups
+    assert "13987654321" not in groups
