@@ -106,6 +106,21 @@ class Unit:
     township: str | None = None
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What the public Open311 API may show (README "Open311 publication policy").
+
+    Only ``public_categories`` are published: a category not listed (family, violence, mental
+    illness, corruption and discipline, minors, sexual offences, suicide, petitions, personal
+    welfare, or one added later) stays off the public map. Cases at ``hidden_risk_levels`` or
+    led by ``hidden_departments`` are never published, whatever their category.
+    """
+
+    public_categories: frozenset[str] = frozenset()
+    hidden_risk_levels: frozenset[str] = frozenset({"red", "orange"})
+    hidden_departments: frozenset[str] = frozenset({"discipline"})
+
+
 @dataclass
 class County:
     name_zh: str
@@ -117,6 +132,7 @@ class County:
     categories: dict[str, CategorySettings]
     default_profile: str
     source: Path
+    publication: Publication = field(default_factory=Publication)
 
     @property
     def townships(self) -> dict[str, list[str]]:
@@ -355,6 +371,8 @@ def _parse(raw: Any, path: Path) -> County:
                 raise r.fail(f"{key}.assist", f"unknown department code {dept!r}")
         categories[str(code)] = CategorySettings(str(code), profile, tuple(assist))
 
+    publication = _parse_publication(r, root.get("publication") or {}, departments)
+
     return County(
         name_zh=r.text(county.get("name_zh"), "county.name_zh"),
         name_en=r.text(county.get("name_en", ""), "county.name_en"),
@@ -365,4 +383,38 @@ def _parse(raw: Any, path: Path) -> County:
         categories=categories,
         default_profile=default_profile,
         source=path,
+        publication=publication,
+    )
+
+
+def _codes(r: _Reader, value: Any, key: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise r.fail(key, "must be a list of codes")
+    return frozenset(value)
+
+
+def _parse_publication(r: _Reader, raw: Any, departments: dict[str, Department]) -> Publication:
+    entry = r.mapping(raw, "publication")
+    default = Publication()
+    hidden_levels = _codes(
+        r,
+        entry.get("hidden_risk_levels", sorted(default.hidden_risk_levels)),
+        "publication.hidden_risk_levels",
+    )
+    if not hidden_levels <= {"red", "orange", "yellow", "blue"}:
+        raise r.fail("publication.hidden_risk_levels", "levels are red, orange, yellow, blue")
+    hidden_departments = _codes(
+        r,
+        entry.get("hidden_departments", sorted(default.hidden_departments)),
+        "publication.hidden_departments",
+    )
+    unknown = hidden_departments - set(departments)
+    if unknown:
+        raise r.fail("publication.hidden_departments", f"unknown codes {sorted(unknown)}")
+    return Publication(
+        public_categories=_codes(
+            r, entry.get("public_categories", []), "publication.public_categories"
+        ),
+        hidden_risk_levels=hidden_levels,
+        hidden_departments=hidden_departments | {"discipline"},  # 纪委监委 is never public
     )

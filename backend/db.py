@@ -1,5 +1,6 @@
 """Database engine and sessions: the only place that knows how to connect."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,9 +18,32 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class WithoutRowData(logging.Filter):
+    """Drop the DEBUG records that carry row data: SQLAlchemy logs every result row, aiosqlite
+    every statement with its parameters, and both hold names, phone numbers and report texts.
+    SQL statements themselves still get through (parameters hidden, see ``create_engine``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "aiosqlite":
+            return record.levelno > logging.DEBUG
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+ROW_DATA_LOGGERS = ("sqlalchemy.engine.Engine", "aiosqlite")
+
+
+def _keep_rows_out_of_logs() -> None:
+    for name in ROW_DATA_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithoutRowData) for f in logger.filters):
+            logger.addFilter(WithoutRowData())
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and its folder created."""
     url = make_url(database_url)
+    kwargs.setdefault("hide_parameters", True)
+    _keep_rows_out_of_logs()
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

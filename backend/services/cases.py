@@ -1,9 +1,13 @@
-"""Read side of cases: lookups, queues, search, who may see what, phone masking."""
+"""Read side of cases: lookups, queues, search, who may see what, and the case view.
+
+Phone masking and who sees numbers unmasked live in backend/services/privacy.py.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_
@@ -20,23 +24,14 @@ from backend.models import (
     Rating,
     Unit,
 )
+from backend.services import privacy
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
-from backend.services.errors import NotFound
+from backend.services.errors import NotAllowed, NotFound
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 CASE_CODE_RE = re.compile(r"^[A-Z]{1,6}\d{8}-\d{4,}$")
-
-
-def mask_phone(phone: str | None) -> str:
-    """``13812345678`` → ``138****5678``; short numbers keep only their last 2 digits."""
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) >= 7:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
 
 
 @dataclass
@@ -179,31 +174,6 @@ async def list_cases(
     return list(rows.all())
 
 
-async def search_cases(*, session: AsyncSession, query: str, limit: int = 50) -> list[Case]:
-    """By case code, phone number or words in the text."""
-    query = query.strip()
-    if not query:
-        return []
-    if CASE_CODE_RE.match(query.upper()):
-        found = (await session.exec(select(Case).where(Case.code == query.upper()))).first()
-        return [found] if found else []
-    pattern = f"%{query}%"
-    rows = await session.exec(
-        select(Case)
-        .where(
-            or_(
-                col(Case.code).ilike(pattern),
-                col(Case.contact_phone) == query,
-                col(Case.text).ilike(pattern),
-                col(Case.address).ilike(pattern),
-            )
-        )
-        .order_by(col(Case.created_at).desc())
-        .limit(limit)
-    )
-    return list(rows.all())
-
-
 async def assisting_task(*, session: AsyncSession, case: Case, person: Person) -> CaseTask | None:
     """The assisting (协办) task the person's unit holds on this case, if any."""
     if person.unit_id is None:
@@ -214,24 +184,93 @@ async def assisting_task(*, session: AsyncSession, case: Case, person: Person) -
     return rows.first()
 
 
-async def can_view(person: Person | None, case: Case, *, session: AsyncSession) -> bool:
-    """Reporter, filer and followers; staff of the lead or an assisting unit; center roles."""
+async def can_view_as_staff(person: Person | None, case: Case, *, session: AsyncSession) -> bool:
+    """Center roles, and staff of the lead or an assisting unit: the staff screens."""
     if person is None:
         return False
     if person.role in CENTER_ROLES:
-        return True
-    if person.id is not None and person.id in (case.reporter_id, case.filed_by_id):
         return True
     if person.role in STAFF_ROLES and person.unit_id is not None:
         if person.unit_id == case.lead_unit_id:
             return True
         if await assisting_task(session=session, case=case, person=person) is not None:
             return True
-    follower = (
+    return False
+
+
+async def is_follower(person: Person | None, case: Case, *, session: AsyncSession) -> bool:
+    if person is None or person.id is None:
+        return False
+    row = (
         await session.exec(
-            select(CaseFollower).where(
+            select(CaseFollower.id).where(
                 CaseFollower.case_id == case.id, CaseFollower.person_id == person.id
             )
         )
     ).first()
-    return follower is not None
+    return row is not None
+
+
+async def can_view(person: Person | None, case: Case, *, session: AsyncSession) -> bool:
+    """Reporter, filer and followers; staff of the lead or an assisting unit; center roles."""
+    if person is None:
+        return False
+    if privacy.is_party(person, case):
+        return True
+    if await can_view_as_staff(person, case, session=session):
+        return True
+    return await is_follower(person, case, session=session)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one person may see it outside the staff desk (/mycases, deep link).
+
+    ``restricted`` is the view of a follower (关注此案): code, category, unit and status only;
+    no text, place, reporter, attachments, deadlines or result. Everyone else who may see the
+    case gets the text, with numbers masked unless ``privacy.may_see_contact`` allows them.
+    """
+
+    case_id: int
+    code: str
+    status: CaseStatus
+    category: str | None
+    unit: Unit | None
+    restricted: bool
+    created_at: datetime | None = None
+    text: str = ""
+    result_text: str = ""
+    accept_deadline: datetime | None = None
+    handle_deadline: datetime | None = None
+    may_rate: bool = False
+
+
+async def case_view(
+    *, session: AsyncSession, person: Person | None, case: Case, private: bool = True
+) -> CaseView:
+    """The case as ``person`` may see it; NotAllowed when they may not see it at all."""
+    assert case.id is not None
+    unit = await session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+    restricted = CaseView(
+        case_id=case.id,
+        code=case.code,
+        status=case.status,
+        category=case.category,
+        unit=unit,
+        restricted=True,
+    )
+    if privacy.is_party(person, case) or await can_view_as_staff(person, case, session=session):
+        reveal = privacy.may_see_contact(person, case, private=private)
+        return replace(
+            restricted,
+            restricted=False,
+            created_at=case.created_at,
+            text=privacy.shown_text(case.text, reveal=reveal),
+            result_text=privacy.shown_text(case.result_text, reveal=reveal),
+            accept_deadline=case.accept_deadline,
+            handle_deadline=case.handle_deadline,
+            may_rate=person is not None and person.id == case.reporter_id,
+        )
+    if await is_follower(person, case, session=session):
+        return restricted
+    raise NotAllowed("您无权查看该事项。", code="case_not_visible")

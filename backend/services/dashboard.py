@@ -31,6 +31,7 @@ from backend.models import (
     Unit,
 )
 from backend.models.case import OPEN_STATUSES
+from backend.services import privacy
 from backend.services.errors import NotAllowed, NotFound
 from backend.services.web_auth import WebUser
 
@@ -38,6 +39,7 @@ WAITING_FOR_ACCEPT = (CaseStatus.dispatched, CaseStatus.reopened)
 OPEN = tuple(OPEN_STATUSES)
 CASE_CODE_RE = re.compile(r"^[A-Za-z]{1,6}\d{8}-\d{1,6}$")
 PHONE_RE = re.compile(r"^\+?\d[\d\s-]{5,18}\d$")
+NUMBER_PROBE_RE = re.compile(r"\d{4}")
 BOARD_LIMIT = 15
 
 
@@ -46,16 +48,6 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****5678: enough to recognise a number, not enough to call it."""
-    if not phone:
-        return ""
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) < 7:
-        return "****"
-    return f"{digits[:3]}****{digits[-4:]}"
 
 
 def local_day_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -273,7 +265,9 @@ async def search(
         digits = re.sub(r"\D", "", text)
         rows = (
             await session.exec(
-                base.where(col(Case.contact_phone).contains(digits))
+                base.where(
+                    col(Case.contact_phone).contains(digits), col(Case.anonymous).is_(False)
+                )
                 .order_by(col(Case.created_at).desc())
                 .limit(limit)
             )
@@ -283,15 +277,26 @@ async def search(
     query_q = base
     for word in words:
         query_q = query_q.where(
-            or_(
-                col(Case.text).contains(word),
-                col(Case.code).contains(word.upper()),
-                col(Case.village).contains(word),
-                col(Case.address).contains(word),
-            )
+            or_(col(Case.code).contains(word.upper()), *_text_match(user, word))
         )
     rows = (await session.exec(query_q.order_by(col(Case.created_at).desc()).limit(limit))).all()
     return SearchResult(query=text, kind="words", cases=list(rows))
+
+
+def _text_match(user: WebUser, word: str) -> list[ColumnElement[bool]]:
+    """Where a search word may match besides the code. Digits (a number fragment) match the
+    text only where this user would see that number unmasked, so a search cannot be used to
+    confirm a masked number digit by digit."""
+    clauses = [
+        col(Case.text).contains(word),
+        col(Case.village).contains(word),
+        col(Case.address).contains(word),
+    ]
+    if not NUMBER_PROBE_RE.search(word):
+        return clauses
+    if not user.is_center:
+        return []
+    return [and_(col(Case.anonymous).is_(False), or_(*clauses))]
 
 
 # ------------------------------------------------------------------ case page
@@ -314,6 +319,9 @@ class CasePage:
     accepted_by: str
     phone_shown: str
     may_see_phone: bool
+    text: str = ""  # the case text as this user may read it (numbers masked or not)
+    result_text: str = ""
+    address: str = ""
     reasons: list[str] = field(default_factory=list)
     classification: dict[str, Any] = field(default_factory=dict)
 
@@ -357,9 +365,12 @@ async def load_case(*, session: AsyncSession, user: WebUser, code: str) -> Case:
     return case
 
 
-def _actor_label(person: Person | None, role: str, units: dict[int, Unit]) -> str:
-    if role in (Role.resident, "resident"):
-        return "群众"  # residents are never named on staff pages
+def _actor_label(
+    case: Case, person: Person | None, role: str, units: dict[int, Unit], actor_id: int | None
+) -> str:
+    if privacy.actor_hidden(case, actor_id=actor_id, actor_role=role):
+        anonymous_reporter = case.anonymous and actor_id == case.reporter_id
+        return "匿名群众" if anonymous_reporter else "群众"  # never named on staff pages
     role_label = ROLE_LABELS.get(role, role)
     if person is None:
         return role_label
@@ -390,7 +401,9 @@ async def case_page(*, session: AsyncSession, user: WebUser, code: str) -> CaseP
     timeline = [
         TimelineEntry(
             event=e,
-            actor_label=_actor_label(people.get(e.actor_id or -1), e.actor_role, units),
+            actor_label=_actor_label(
+                case, people.get(e.actor_id or -1), e.actor_role, units, e.actor_id
+            ),
         )
         for e in events
     ]
@@ -402,9 +415,7 @@ async def case_page(*, session: AsyncSession, user: WebUser, code: str) -> CaseP
             select(Rating).where(Rating.case_id == case.id).order_by(col(Rating.created_at))
         )
     ).all()
-    may_see_phone = user.is_center or bool(case.phone_visible)
-    if case.anonymous and not user.is_center:
-        may_see_phone = False
+    may_see_phone = privacy.may_see_contact(user.person, case, private=True)
     phone = case.contact_phone or ""
     classification = dict(case.classification or {})
     reasons = classification.get("reasons") or []
@@ -416,9 +427,16 @@ async def case_page(*, session: AsyncSession, user: WebUser, code: str) -> CaseP
         timeline=timeline,
         attachments=list(attachments),
         ratings=list(ratings),
-        accepted_by=_actor_label(accepted_by, accepted_by.role, units) if accepted_by else "",
-        phone_shown=(phone if may_see_phone else mask_phone(phone)),
+        accepted_by=(
+            _actor_label(case, accepted_by, accepted_by.role, units, accepted_by.id)
+            if accepted_by
+            else ""
+        ),
+        phone_shown=privacy.shown_phone(phone, reveal=may_see_phone),
         may_see_phone=may_see_phone,
+        text=privacy.shown_text(case.text, reveal=may_see_phone),
+        result_text=privacy.shown_text(case.result_text, reveal=may_see_phone),
+        address=privacy.shown_text(case.address, reveal=may_see_phone),
         reasons=[str(r) for r in reasons] if isinstance(reasons, list) else [str(reasons)],
         classification=classification,
     )

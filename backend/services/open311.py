@@ -1,18 +1,26 @@
 """Open311 GeoReport v2 over the case engine: services are categories, requests are cases.
 
 Requests created here go through ``intake.submit_report`` (channel ``open311``) like any report.
-What is published about a request never contains personal data: no text, no contact, no exact
-location (only township and village), so the public API cannot be used to look people up.
+What is published is what a county would put on a public map (README "Open311 publication"):
+- only the county's public categories (``publication`` in county.yaml), never red/orange cases
+  nor cases of hidden departments (纪委监委);
+- no text, no contact, no village or address: the township and its centre point only;
+- times to the day;
+- an opaque ``service_request_id`` (the day + an HMAC of the case code under the web secret),
+  so ids cannot be enumerated and the case code (一案一码) is not published.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -163,45 +171,115 @@ async def create_request(
     return await intake.submit_report(session=session, reporter=reporter, draft=draft, now=now)
 
 
-def request_view(case: Case, county: County, units: dict[int, Unit]) -> dict[str, Any]:
-    """One service request as published: status and timing, no personal data."""
+PUBLIC_ID_RE = re.compile(r"^(\d{8})-([0-9a-f]{20})$")
+CODE_DAY_RE = re.compile(r"(\d{8})-\d+$")
+
+
+def _id_key(secret: str) -> bytes:
+    """A key of its own for public ids, derived from the web secret."""
+    return hmac.new(secret.encode(), b"open311-service-request-id", hashlib.sha256).digest()
+
+
+def public_id(code: str, secret: str) -> str:
+    """The published id of a case: its day and an HMAC tag (not guessable from the code)."""
+    day = CODE_DAY_RE.search(code)
+    tag = hmac.new(_id_key(secret), code.encode(), hashlib.sha256).hexdigest()[:20]
+    return f"{day.group(1) if day else '00000000'}-{tag}"
+
+
+def day_only(value: datetime | None, tz: str) -> str | None:
+    """A time published to the day (local midnight), never to the minute."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    zone = ZoneInfo(tz)
+    return iso(datetime.combine(aware.astimezone(zone).date(), time.min, tzinfo=zone))
+
+
+def publishable_clause(county: County) -> ColumnElement[bool]:
+    """The cases the public API may show at all (see the module docstring)."""
+    policy = county.publication
+    return and_(
+        col(Case.status) != CaseStatus.submitted,
+        col(Case.category).in_(sorted(policy.public_categories)),
+        col(Case.risk_level).notin_(sorted(policy.hidden_risk_levels)),
+        col(Case.department).notin_(sorted(policy.hidden_departments)),
+    )
+
+
+def confidential(case: Case) -> bool:
+    """A case intake marked confidential (纪委监委 and the like): never published."""
+    return bool((case.classification or {}).get("confidential"))
+
+
+def request_view(
+    case: Case, county: County, units: dict[int, Unit], *, secret: str, tz: str
+) -> dict[str, Any]:
+    """One service request as published: status, township and day; no personal data."""
     status = CaseStatus(case.status)
     unit = units.get(case.lead_unit_id or -1)
     expected = case.handle_deadline if status == CaseStatus.accepted else case.accept_deadline
     if status in CLOSED_STATUSES:
         expected = None
-    address = "".join(part for part in (case.township, case.village) if part) or None
+    township = county.township_data.get(case.township or "")
+    center = township.center if township else None
     return {
-        "service_request_id": case.code,
+        "service_request_id": public_id(case.code, secret),
         "status": "closed" if status in CLOSED_STATUSES else "open",
         "status_notes": STATUS_NOTES.get(status, ""),
         "service_name": county.category_name(case.category),
         "service_code": case.category,
         "agency_responsible": unit.name if unit else county.department_name(case.department),
         "service_notice": None,
-        "requested_datetime": iso(case.created_at),
-        "updated_datetime": iso(case.updated_at),
-        "expected_datetime": iso(expected),
-        "address": address,
+        "requested_datetime": day_only(case.created_at, tz),
+        "updated_datetime": day_only(case.updated_at, tz),
+        "expected_datetime": day_only(expected, tz),
+        "address": township.name if township else None,
+        "lat": center[0] if center else None,
+        "long": center[1] if center else None,
         "zipcode": None,
         "media_url": None,
     }
 
 
+async def find_by_public_ids(
+    *, session: AsyncSession, county: County, secret: str, ids: list[str]
+) -> list[Case]:
+    """The publishable cases with these public ids (unknown or unpublished ids are skipped)."""
+    found: list[Case] = []
+    for raw in ids[:50]:
+        match = PUBLIC_ID_RE.match(raw.strip().lower())
+        if match is None:
+            continue
+        day = match.group(1)
+        rows = await session.exec(
+            select(Case).where(publishable_clause(county), col(Case.code).contains(f"{day}-"))
+        )
+        for case in rows.all():
+            if hmac.compare_digest(public_id(case.code, secret), match.group(0)):
+                if case not in found and not confidential(case):
+                    found.append(case)
+                break
+    return found
+
+
 async def list_requests(
     *,
     session: AsyncSession,
-    codes: list[str] | None = None,
+    county: County,
+    secret: str,
+    ids: list[str] | None = None,
     service_code: str | None = None,
     status: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 200,
 ) -> list[Case]:
-    """GET requests.json: by ids, or filtered by service, status and dates (newest first)."""
-    query = select(Case).where(col(Case.status) != CaseStatus.submitted)
-    if codes:
-        query = query.where(col(Case.code).in_([c.strip().upper() for c in codes if c.strip()]))
+    """GET requests.json: by public ids, or publishable cases filtered by service, status and
+    dates (newest first)."""
+    if ids:
+        return await find_by_public_ids(session=session, county=county, secret=secret, ids=ids)
+    query = select(Case).where(publishable_clause(county))
     if service_code:
         query = query.where(Case.category == service_code)
     if status == "open":
@@ -213,11 +291,16 @@ async def list_requests(
     if end is not None:
         query = query.where(col(Case.created_at) < end)
     rows = (await session.exec(query.order_by(col(Case.created_at).desc()).limit(limit))).all()
-    return list(rows)
+    return [case for case in rows if not confidential(case)]
 
 
-async def get_request(*, session: AsyncSession, code: str) -> Case:
-    case = (await session.exec(select(Case).where(Case.code == code.strip().upper()))).first()
-    if case is None or case.status == CaseStatus.submitted:
+async def get_request(
+    *, session: AsyncSession, county: County, secret: str, request_id: str
+) -> Case:
+    """GET requests/{id}.json: one publishable case by its public id."""
+    found = await find_by_public_ids(
+        session=session, county=county, secret=secret, ids=[request_id]
+    )
+    if not found:
         raise NotFound("没有这个编号的诉求。", code="request_not_found")
-    return case
+    return found[0]

@@ -40,6 +40,7 @@ from backend.models import (
     RiskLevel,
     Unit,
 )
+from backend.services.privacy import mask_text
 
 RISK_LABELS = {
     RiskLevel.red: "红色（重大）",
@@ -434,6 +435,11 @@ def report_tables(report: StatsReport, tz: str) -> list[Table]:
     ]
 
 
+def export_row(row: tuple[object, ...]) -> list[object]:
+    """A row as exported: any number inside a text cell is masked (exports leave the system)."""
+    return [mask_text(cell) if isinstance(cell, str) else cell for cell in row]
+
+
 def export_xlsx(report: StatsReport) -> bytes:
     """The report as an Excel workbook, one sheet per table."""
     workbook = Workbook()
@@ -442,7 +448,7 @@ def export_xlsx(report: StatsReport) -> bytes:
         sheet = workbook.create_sheet(title=table.title[:31])
         sheet.append(list(table.headers))
         for row in table.rows:
-            sheet.append(list(row))
+            sheet.append(export_row(row))
         for index, header in enumerate(table.headers):
             sheet.column_dimensions[chr(ord("A") + index)].width = max(12, len(header) * 3)
     meta = workbook.create_sheet(title="说明", index=0)
@@ -462,5 +468,5 @@ def export_csv(report: StatsReport, table_name: str) -> str:
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(table.headers)
-    writer.writerows(table.rows)
+    writer.writerows(export_row(row) for row in table.rows)
     return buffer.getvalue()

@@ -14,8 +14,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from backend.config import Settings
 from backend.models import CaseStatus, RiskLevel, Role
-from backend.services.dashboard import mask_phone
 from backend.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from backend.services.privacy import mask_phone, mask_text
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 FLASH_COOKIE = "zzt_flash"
@@ -97,6 +97,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["action_label"] = lambda s: ACTION_LABELS.get(s, s)
     env.filters["rating_label"] = lambda s: RATING_LABELS.get(s, s)
     env.filters["mask_phone"] = mask_phone
+    env.filters["mask_text"] = mask_text
     env.globals["return_reasons"] = RETURN_REASONS
     env.globals["status_labels"] = STATUS_LABELS
     env.globals["risk_labels"] = RISK_LABELS

@@ -1,6 +1,8 @@
 """查询办理进度: /mycases lists the person's cases; a case card shows status, unit and deadline.
 
 Also opened by the deep link ``/start case_<code>`` (only for people who may see the case).
+The card is rendered from ``cases.case_view``: a follower (关注此案) sees code, category, unit and
+status only; the reporter sees their whole case.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
-from backend.models import Case, CaseStatus, Person, RatingScore, Unit
-from backend.services import cases, runtime
-from backend.services.errors import NotFound
+from backend.models import Case, CaseStatus, Person, RatingScore
+from backend.services import cases, privacy, runtime
+from backend.services.errors import NotAllowed, NotFound
 from bot.callbacks import CaseView, MenuAction, RateCase
 from bot.dialogs.flow import excerpt, local_time
 from bot.dialogs.widgets import back_to_menu, main_menu
@@ -24,27 +26,28 @@ LIST_LIMIT = 10
 RESULT_CHARS = 1500
 
 
-def status_name(case: Case, lang: str) -> str:
-    return t(f"cases.status_{case.status.value}", lang)
+def status_name(status: CaseStatus, lang: str, *, follower: bool = False) -> str:
+    if follower and status == CaseStatus.resolved:
+        return t("cases.status_resolved_follower", lang)
+    return t(f"cases.status_{status.value}", lang)
 
 
-def deadline_line(case: Case, lang: str) -> str:
+def deadline_line(view: Case | cases.CaseView, lang: str) -> str:
     tz = runtime.tz()
-    if case.status in (CaseStatus.dispatched, CaseStatus.reopened) and case.accept_deadline:
-        return t("cases.accept_by", lang, when=local_time(case.accept_deadline, tz, lang))
-    if case.status == CaseStatus.accepted and case.handle_deadline:
-        return t("cases.handle_by", lang, when=local_time(case.handle_deadline, tz, lang))
+    if view.status in (CaseStatus.dispatched, CaseStatus.reopened) and view.accept_deadline:
+        return t("cases.accept_by", lang, when=local_time(view.accept_deadline, tz, lang))
+    if view.status == CaseStatus.accepted and view.handle_deadline:
+        return t("cases.handle_by", lang, when=local_time(view.handle_deadline, tz, lang))
     return ""
 
 
-def rating_keyboard(case: Case, lang: str) -> InlineKeyboardMarkup:
-    assert case.id is not None
+def rating_keyboard(case_id: int, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
                     text=t(f"rate.btn_{score.value}", lang),
-                    callback_data=RateCase(case_id=case.id, score=score.value).pack(),
+                    callback_data=RateCase(case_id=case_id, score=score.value).pack(),
                 )
                 for score in RatingScore
             ]
@@ -52,39 +55,58 @@ def rating_keyboard(case: Case, lang: str) -> InlineKeyboardMarkup:
     )
 
 
-async def case_card(
-    case: Case, *, session: AsyncSession, person: Person, lang: str, county: County
+def case_card(
+    view: cases.CaseView, *, lang: str, county: County
 ) -> tuple[str, InlineKeyboardMarkup]:
-    unit = await session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+    """The card of ``cases.case_view``: a follower's card has no text, place or result."""
+    unit = view.unit
     unit_name = (unit.name_en if lang == "en" and unit.name_en else unit.name) if unit else "-"
     lines = [
-        t("cases.card_title", lang, code=case.code),
-        t("cases.card_status", lang, status=status_name(case, lang)),
-        t("cases.card_category", lang, category=county.category_name(case.category, lang)),
-        t("cases.card_unit", lang, unit=unit_name),
+        t("cases.card_title", lang, code=view.code),
         t(
-            "cases.card_created",
+            "cases.card_status",
             lang,
-            when=local_time(case.created_at, runtime.tz(), lang),
+            status=status_name(view.status, lang, follower=view.restricted),
         ),
-        t("cases.card_text", lang, text=excerpt(case.text, 200)),
+        t("cases.card_category", lang, category=county.category_name(view.category, lang)),
+        t("cases.card_unit", lang, unit=unit_name),
     ]
-    deadline = deadline_line(case, lang)
+    markup = back_to_menu(lang)
+    if view.restricted:
+        lines.append(t("cases.card_follower_note", lang))
+        return "\n".join(lines), markup
+    lines += [
+        t("cases.card_created", lang, when=local_time(view.created_at, runtime.tz(), lang)),
+        t("cases.card_text", lang, text=excerpt(view.text, 200)),
+    ]
+    deadline = deadline_line(view, lang)
     if deadline:
         lines.append(deadline)
-    if case.result_text and case.status in (
+    if view.result_text and view.status in (
         CaseStatus.resolved,
         CaseStatus.closed,
         CaseStatus.grid_resolved,
     ):
-        lines.append(t("cases.card_result", lang, result=excerpt(case.result_text, RESULT_CHARS)))
-    markup = back_to_menu(lang)
-    if case.status == CaseStatus.resolved and person.id == case.reporter_id:
+        lines.append(t("cases.card_result", lang, result=excerpt(view.result_text, RESULT_CHARS)))
+    if view.status == CaseStatus.resolved and view.may_rate:
         lines.append(t("rate.ask", lang))
         markup = InlineKeyboardMarkup(
-            inline_keyboard=rating_keyboard(case, lang).inline_keyboard + markup.inline_keyboard
+            inline_keyboard=rating_keyboard(view.case_id, lang).inline_keyboard
+            + markup.inline_keyboard
         )
     return "\n".join(lines), markup
+
+
+async def visible_view(
+    case: Case | None, *, session: AsyncSession, person: Person
+) -> cases.CaseView | None:
+    """The person's view of the case, or None when the case is gone or not theirs to see."""
+    if case is None:
+        return None
+    try:
+        return await cases.case_view(session=session, person=person, case=case)
+    except NotAllowed:
+        return None
 
 
 async def send_case_card_by_code(
@@ -92,18 +114,19 @@ async def send_case_card_by_code(
 ) -> None:
     """The card of the case with this code, if the person may see it (deep link case_<code>)."""
     try:
-        case = await cases.get_case_by_code(session=session, code=code.strip().upper())
+        case: Case | None = await cases.get_case_by_code(
+            session=session, code=code.strip().upper()
+        )
     except NotFound:
         case = None
-    if case is None or not await cases.can_view(person, case, session=session):
+    view = await visible_view(case, session=session, person=person)
+    if view is None:
         await message.answer(
             t("common.deep_link_not_found", lang, code=code[:40]),
             reply_markup=main_menu(lang, person),
         )
         return
-    text, markup = await case_card(
-        case, session=session, person=person, lang=lang, county=runtime.county()
-    )
+    text, markup = case_card(view, lang=lang, county=runtime.county())
     await message.answer(Raw(text), reply_markup=markup)
 
 
@@ -118,13 +141,14 @@ async def show_my_cases(
     lines = [t("cases.list_title", lang, count=len(found))]
     buttons = []
     for case in found:
-        deadline = deadline_line(case, lang)
+        follower = not privacy.is_party(person, case)
+        deadline = "" if follower else deadline_line(case, lang)
         lines.append(
             t(
                 "cases.list_line",
                 lang,
                 code=case.code,
-                status=status_name(case, lang),
+                status=status_name(case.status, lang, follower=follower),
                 category=county.category_name(case.category, lang),
                 deadline=Raw(f" · {deadline}") if deadline else "",
             )
@@ -165,14 +189,15 @@ async def on_case_view(
     county: County,
 ) -> None:
     try:
-        case = await cases.get_case(session=session, case_id=callback_data.case_id)
+        case: Case | None = await cases.get_case(session=session, case_id=callback_data.case_id)
     except NotFound:
         case = None
-    if case is None or not await cases.can_view(person, case, session=session):
+    view = await visible_view(case, session=session, person=person)
+    if view is None:
         await query.answer(t("common.button_expired", lang), show_alert=True)
         return
     await query.answer()
-    text, markup = await case_card(case, session=session, person=person, lang=lang, county=county)
+    text, markup = case_card(view, lang=lang, county=county)
     if isinstance(query.message, Message):
         await query.message.answer(Raw(text), reply_markup=markup)
 

@@ -165,8 +165,8 @@ async def enter_confirm(
 
 
 def duplicate_line(case: Case, lang: str, county: County, tz: str) -> str:
-    """Code, status, category, place and date: no text, no names, no phone numbers."""
-    place = " ".join(p for p in (case.township, case.village) if p) or "-"
+    """Code, status, category, township and date: no text, names, numbers or village."""
+    place = case.township or "-"  # no place below the township: it could point to a home
     return t(
         "report.duplicate_line",
         lang,
@@ -217,7 +217,7 @@ def summary_text(data: dict[str, Any], lang: str, county: County) -> str:
     elif data.get("anonymous"):
         lines.append(t("report.summary_anonymous", lang))
     elif data.get("phone"):
-        from backend.services.cases import mask_phone
+        from backend.services.privacy import mask_phone
 
         lines.append(t("report.summary_phone", lang, phone=mask_phone(str(data["phone"]))))
     lines.append(

@@ -15,8 +15,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Case, CaseStatus, Person, Role, Unit
-from backend.services import cases, directory, outbox
+from backend.models import Case, CaseEvent, CaseStatus, Person, Role, Unit
+from backend.services import cases, directory, outbox, privacy
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import DomainError, NotAllowed, NotFound
 from bot.notifications.cards import (
@@ -146,10 +146,25 @@ async def send_private(bot: Bot, person: Person, text: str, reply_markup: Any = 
     return True
 
 
-async def detail_text(case: Case, *, session: AsyncSession, lang: str, tz: str) -> str:
-    """Full case text (privacy rules of the card), tasks and the last events."""
+async def detail_text(
+    case: Case,
+    *,
+    session: AsyncSession,
+    lang: str,
+    tz: str,
+    viewer: Person | None = None,
+    private: bool = False,
+) -> str:
+    """Full case text, tasks and the last events; numbers unmasked only for whoever
+    ``privacy.may_see_contact`` allows, and residents/anonymous reporters never named."""
     card = await case_card_text(
-        case, session=session, lang=lang, header=t("staff.detail.header", lang), tz=tz, full=True
+        case,
+        session=session,
+        lang=lang,
+        header=t("staff.detail.header", lang),
+        tz=tz,
+        full=True,
+        reveal=privacy.may_see_contact(viewer, case, private=private),
     )
     lines = [card.text]
     assert case.id is not None
@@ -171,17 +186,23 @@ async def detail_text(case: Case, *, session: AsyncSession, lang: str, tz: str) 
     if events:
         lines.append(t("staff.detail.history", lang))
         for event in events:
-            actor = await session.get(Person, event.actor_id) if event.actor_id else None
             lines.append(
                 t(
                     "staff.detail.event",
                     lang,
                     time=fmt_time(event.created_at, lang, tz),
                     action=action_label(event.action, lang),
-                    actor=person_label(actor, lang) if actor else t("staff.detail.system", lang),
+                    actor=await _actor_label(session, case, event, lang),
                 )
             )
     return "\n".join(lines)
+
+
+async def _actor_label(session: AsyncSession, case: Case, event: CaseEvent, lang: str) -> str:
+    if privacy.actor_hidden(case, actor_id=event.actor_id, actor_role=event.actor_role):
+        return t("staff.detail.resident", lang)
+    actor = await session.get(Person, event.actor_id) if event.actor_id else None
+    return person_label(actor, lang) if actor else t("staff.detail.system", lang)
 
 
 ACTIONS = {

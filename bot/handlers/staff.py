@@ -235,10 +235,17 @@ async def on_detail(
     except DomainError as exc:
         await refuse_error(callback, exc)
         return
-    if not await cases.can_view(person, case, session=session):
+    if not await cases.can_view_as_staff(person, case, session=session):
         await refuse(callback, NotAllowed.default_message)
         return
-    text = await detail_text(case, session=session, lang=lang, tz=_tz(settings))
+    text = await detail_text(
+        case,
+        session=session,
+        lang=lang,
+        tz=_tz(settings),
+        viewer=person,
+        private=callback.message is not None and callback.message.chat.type == ChatType.PRIVATE,
+    )
     if isinstance(callback.message, Message):
         await callback.message.answer(text)
     await callback.answer()

@@ -1,13 +1,13 @@
 """The case card and the staff keyboards: shared by the notifier and the staff/center handlers.
 
 A card is rendered from the case as it is *now*, so a card delivered late (after retries) or
-edited after a claim always shows the current state. Privacy: anonymous cases show no identity,
-the phone is masked unless the resident agreed to show it, and every user text is escaped.
+edited after a claim always shows the current state. Privacy (backend/services/privacy.py):
+anonymous cases show no identity, numbers (contact and inside the text) are masked unless the
+caller says this viewer may see them (``reveal``), and every user text is escaped.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.county import County
 from backend.models import Attachment, Case, CaseStatus, Person, Unit
 from backend.services import runtime
-from backend.services.dashboard import mask_phone
+from backend.services.privacy import mask_phone, mask_text
 from bot.callbacks import CaseAction
 from bot.texts import Raw, t
 
@@ -80,16 +80,6 @@ def fmt_time(value: datetime | None, lang: str, tz: str = DEFAULT_TZ) -> str:
     return local.strftime("%m-%d %H:%M")
 
 
-PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-LANDLINE_IN_TEXT = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{3,4})(\d{4})(?!\d)")
-
-
-def mask_phones_in_text(text: str) -> str:
-    """Phone numbers a resident typed into the report are masked like the contact phone."""
-    text = PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
-
-
 def shorten(text: str, limit: int = CARD_TEXT_LIMIT) -> tuple[str, bool]:
     text = text.strip()
     if len(text) <= limit:
@@ -116,11 +106,11 @@ def person_label(person: Person | None, lang: str) -> str:
     return person.display_name or t("notice.card.someone", lang)
 
 
-def contact_line(case: Case, lang: str) -> str:
+def contact_line(case: Case, lang: str, *, reveal: bool = False) -> str:
     if case.anonymous:
         return t("notice.card.contact_anonymous", lang)
     phone = case.contact_phone or ""
-    shown = phone if case.phone_visible else mask_phone(phone)
+    shown = phone if reveal else mask_phone(phone)
     name = case.contact_name or ""
     if not name and not shown:
         return t("notice.card.contact_none", lang)
@@ -135,7 +125,7 @@ def risk_label(case: Case, lang: str) -> str:
 def place_label(case: Case, lang: str) -> str:
     parts = [p for p in (case.township, case.village) if p]
     if case.address:
-        parts.append(case.address)
+        parts.append(mask_text(case.address))
     return " · ".join(parts) or t("notice.card.place_unknown", lang)
 
 
@@ -169,12 +159,14 @@ async def case_card_text(
     header: str,
     tz: str = DEFAULT_TZ,
     full: bool = False,
+    reveal: bool = False,
 ) -> CardText:
-    """Card body: code, category, place, risk, deadline, text, contact, attachments, reasons."""
+    """Card body: code, category, place, risk, deadline, text, contact, attachments, reasons.
+
+    ``reveal`` (from ``privacy.may_see_contact``) shows numbers unmasked; group cards never do.
+    """
     assert case.id is not None
-    raw = (
-        case.text if case.phone_visible and not case.anonymous else mask_phones_in_text(case.text)
-    )
+    raw = case.text if reveal else mask_text(case.text)
     body, truncated = (raw.strip(), False) if full else shorten(raw)
     lines = [
         t("notice.card.title", lang, header=Raw(header), code=case.code),
@@ -183,7 +175,7 @@ async def case_card_text(
         t("notice.card.risk", lang, risk=risk_label(case, lang)),
         t("notice.card.accept_by", lang, deadline=fmt_time(case.accept_deadline, lang, tz)),
         t("notice.card.text", lang, text=body),
-        t("notice.card.contact_line", lang, contact=contact_line(case, lang)),
+        t("notice.card.contact_line", lang, contact=contact_line(case, lang, reveal=reveal)),
     ]
     attachments = await attachment_count(session, case.id)
     if attachments:

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Case, OutboxMessage, Person, RatingScore, Unit
 from backend.services.outbox import NoticeKind
+from backend.services.privacy import is_party, mask_text
 from bot.callbacks import CaseAction, RateCase
 from bot.notifications.cards import (
     DEFAULT_TZ,
@@ -179,7 +180,7 @@ async def render_notice(
             brief=Raw(brief(case, lang)),
             unit=_unit_name_by_code(payload.get("unit_code"), lang),
             reason=str(payload.get("reason_code") or ""),
-            text=shorten(str(payload.get("text") or ""), 500)[0],
+            text=shorten(mask_text(str(payload.get("text") or "")), 500)[0],
         )
         return Rendered(
             text,
@@ -199,7 +200,7 @@ async def render_notice(
             brief=Raw(brief(case, lang)),
             unit=await _unit_name(session, case.lead_unit_id, lang),
             days=payload.get("days", ""),
-            reason=shorten(str(payload.get("reason") or ""), 500)[0],
+            reason=shorten(mask_text(str(payload.get("reason") or "")), 500)[0],
             deadline=fmt_time(case.handle_deadline, lang, tz),
         )
         return Rendered(
@@ -221,7 +222,7 @@ async def render_notice(
             brief=Raw(brief(case, lang)),
             unit=await _unit_name(session, case.lead_unit_id, lang),
             units="、".join(_unit_name_by_code(c, lang) for c in codes),
-            reason=shorten(str(payload.get("reason") or ""), 500)[0],
+            reason=shorten(mask_text(str(payload.get("reason") or "")), 500)[0],
         )
         return Rendered(
             text,
@@ -241,7 +242,9 @@ async def render_notice(
             lang,
             brief=Raw(brief(case, lang)),
             unit=await _unit_name(session, case.lead_unit_id, lang),
-            reason=shorten(str(payload.get("reason") or t("notice.no_reason", lang)), 300)[0],
+            reason=shorten(
+                mask_text(str(payload.get("reason") or t("notice.no_reason", lang))), 300
+            )[0],
             count=case.reopen_count,
         )
         return Rendered(
@@ -276,7 +279,7 @@ async def render_notice(
             "notice.supervision",
             lang,
             brief=Raw(brief(case, lang)),
-            note=shorten(str(payload.get("note") or ""), 500)[0],
+            note=shorten(mask_text(str(payload.get("note") or "")), 500)[0],
             by=str(payload.get("by") or t("notice.card.center", lang)),
             deadline=fmt_time(
                 case.handle_deadline if case.accepted_at else case.accept_deadline, lang, tz
@@ -298,6 +301,8 @@ async def render_notice(
         return Rendered(text, _keyboard(_detail_row(cid, lang)))
 
     if kind == NoticeKind.case_update:
+        if await _is_follower_recipient(session, case, message):
+            return Rendered(render_follower_update(case, lang))
         return Rendered(await render_case_update(case, payload, session=session, lang=lang, tz=tz))
 
     if kind == NoticeKind.rating_request:
@@ -358,6 +363,23 @@ async def _is_center_recipient(session: AsyncSession, message: OutboxMessage) ->
         return False
     unit = await session.get(Unit, message.recipient_unit_id)
     return unit is not None and unit.code == CENTER_CODE
+
+
+async def _is_follower_recipient(
+    session: AsyncSession, case: Case, message: OutboxMessage
+) -> bool:
+    """A resident who only follows the case (关注此案), not its reporter or filer."""
+    if message.recipient_person_id is None:
+        return False
+    recipient = await session.get(Person, message.recipient_person_id)
+    return recipient is None or not is_party(recipient, case)
+
+
+def render_follower_update(case: Case, lang: str) -> str:
+    """A follower gets the status only: no result text, no unit reply, no reporter."""
+    status = case.status.value
+    key = "cases.status_resolved_follower" if status == "resolved" else f"cases.status_{status}"
+    return t("notice.update_follower", lang, code=case.code, status=t(key, lang))
 
 
 async def render_case_update(

@@ -7,9 +7,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Case, CaseStatus, Person, Rating, RatingScore, Role
+from backend.models import Case, CaseStatus, OutboxMessage, Person, Rating, RatingScore, Role
 from backend.services import workflow
+from backend.services.outbox import NoticeKind
 from bot.callbacks import RateCase
+from bot.notifications.render import render_notice
 from tests.mocked_bot import MockedBot
 from tests.tg import TgUser
 
@@ -140,3 +142,101 @@ async def test_rating_twice_or_someone_elses_case_is_refused(
     assert len([a for a in bot.alerts() if "不能评价" in a or "失效" in a]) == 3
     async with bot_session_factory() as session:
         assert len((await session.exec(select(Rating))).all()) == 1
+
+
+DRAIN = "邻居家的排水沟一直往我家院子里流水，说了好几次都不改。我叫王秀英，电话13987654321"
+
+
+async def _reporter_files_with_contact(user: TgUser) -> None:
+    await user.send("/start")
+    await user.press("反映问题")
+    await user.send(DRAIN)
+    await user.press("下一步")
+    await user.press("选择乡镇和村")
+    await user.press("弥城镇")
+    await user.press("西山村")
+    await user.send_contact("13812345678")
+    await user.press("确认提交")
+
+
+async def _follow_similar(user: TgUser) -> None:
+    await user.send("/start")
+    await user.press("反映问题")
+    await user.send("邻居家的排水沟一直往我家院子里流水，说了几次都不改")
+    await user.press("下一步")
+    await user.press("选择乡镇和村")
+    await user.press("弥城镇")
+    await user.press("西山村")
+    await user.press("匿名反映")
+    await user.press("关注此案")
+
+
+PRIVATE = ("王秀英", "13987654321", "13812345678", "排水沟", "西山村", "已上门协调")
+
+
+async def test_a_follower_sees_code_category_unit_and_status_only(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    reporter = TgUser(dp, bot, user_id=4201)
+    await _reporter_files_with_contact(reporter)
+    async with bot_session_factory() as session:
+        case = (await session.exec(select(Case))).one()
+    follower = TgUser(dp, bot, user_id=4202)
+    await _follow_similar(follower)
+    assert "已关注" in follower.texts[-2]
+    await _resolve(bot_session_factory, case)
+
+    await follower.send("/mycases")
+    assert case.code in follower.last_text and "已办结" in follower.last_text
+    await follower.press(f"查看 {case.code}")
+    card = follower.last_text
+    assert f"事项 {case.code}" in card and "办理单位" in card and "类别" in card
+    assert "只显示办理进度" in card
+    assert "评价" not in card  # only the reporter rates
+    await follower.send(f"/start case_{case.code}")
+    deep_link_card = follower.last_text
+    for shown in (card, deep_link_card):
+        for private in PRIVATE:
+            assert private not in shown, private
+
+    await reporter.send(f"/start case_{case.code}")  # the reporter still sees the whole case
+    assert "王秀英" in reporter.last_text and "已上门协调" in reporter.last_text
+
+
+async def test_a_follower_is_told_the_status_never_the_result(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    reporter = TgUser(dp, bot, user_id=4301)
+    await _reporter_files_with_contact(reporter)
+    async with bot_session_factory() as session:
+        case = (await session.exec(select(Case))).one()
+    follower = TgUser(dp, bot, user_id=4302)
+    await _follow_similar(follower)
+    await _resolve(bot_session_factory, case)
+    async with bot_session_factory() as session:
+        person = (await session.exec(select(Person).where(Person.telegram_id == 4302))).one()
+        rows = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.kind == NoticeKind.case_update,
+                    OutboxMessage.recipient_person_id == person.id,
+                )
+            )
+        ).all()
+        assert rows and all("result_text" not in row.payload for row in rows)
+        for row in rows:
+            rendered = await render_notice(row, session=session)
+            assert case.code in rendered.text
+            for private in PRIVATE:
+                assert private not in rendered.text, private
+        reporter_rows = (
+            await session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.kind == NoticeKind.case_update,
+                    OutboxMessage.recipient_person_id == case.reporter_id,
+                    OutboxMessage.payload["event"].as_string() == "resolved",
+                )
+            )
+        ).all()
+        [resolved] = reporter_rows
+        assert "已上门协调" in (await render_notice(resolved, session=session)).text

@@ -185,3 +185,8 @@ def tail(logs: Path, lines: int = 30) -> str:
         text = path.read_text(errors="replace").splitlines()[-lines:]
         out.append(f"--- {path.name}\n" + "\n".join(text))
     return "\n".join(out)
+
+
+def all_logs(logs: Path) -> str:
+    """Everything the processes wrote (stdout and stderr)."""
+    return "\n".join(path.read_text(errors="replace") for path in logs.glob("process-*.log"))

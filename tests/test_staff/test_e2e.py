@@ -15,7 +15,16 @@ from sqlmodel import select
 from backend.db import create_engine, create_session_factory
 from backend.models import Case, CaseStatus
 from tests.telegram_stub import TelegramStub
-from tests.test_staff.processes import REPO, cli, environment, invite, running, tail
+from tests.test_staff.processes import (
+    REPO,
+    TOKEN,
+    all_logs,
+    cli,
+    environment,
+    invite,
+    running,
+    tail,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -106,6 +115,12 @@ async def test_report_claim_resolve_rate_over_http(stub: TelegramStub, tmp_path:
             assert all(p.returncode is None for p in processes), "a process died"
         except (TimeoutError, AssertionError, LookupError) as exc:
             raise AssertionError(f"{exc}\n{tail(tmp_path)}") from exc
+
+    # The processes' own logs (INFO, as run in production) carry ids and codes only.
+    logged = all_logs(tmp_path)
+    assert code in logged  # the logs were written, with the case code
+    for private in (TOKEN, join_code, bind_code, "王科员", "拖欠我工资", "结清全部工资", "西山村"):
+        assert private not in logged, private
 
 
 async def _invite_in_process(database_url: str) -> str:

@@ -31,6 +31,7 @@ from backend.services.errors import (
     ValidationFailed,
 )
 from backend.services.outbox import NoticeKind
+from backend.services.privacy import is_party
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -214,8 +215,12 @@ async def _resident_update(
     session: AsyncSession, case: Case, event: str, **extra: Any
 ) -> list[Notice]:
     payload = {"event": event, "code": case.code, **extra}
+    follower_payload = {"event": event, "code": case.code}  # no result text, no unit reply
     return [
-        Notice(NoticeKind.case_update, payload, person=p) for p in await _residents(session, case)
+        Notice(
+            NoticeKind.case_update, payload if is_party(p, case) else follower_payload, person=p
+        )
+        for p in await _residents(session, case)
     ]
 
 

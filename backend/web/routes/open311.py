@@ -10,9 +10,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from backend.models import Case, Unit
 from backend.services import dashboard, open311
 from backend.services.errors import NotAllowed, ValidationFailed
-from backend.web.deps import SessionDep, State
+from backend.web.deps import SessionDep, State, WebState
 
 
 class Service(BaseModel):
@@ -38,7 +39,9 @@ class ServiceDefinition(BaseModel):
 
 
 class ServiceRequest(BaseModel):
-    service_request_id: str = Field(description="The case code (一案一码)")
+    service_request_id: str = Field(
+        description="Opaque id (day + HMAC of the case code); the case code is not published"
+    )
     status: str = Field(description="open | closed")
     status_notes: str
     service_name: str
@@ -48,7 +51,9 @@ class ServiceRequest(BaseModel):
     requested_datetime: str | None
     updated_datetime: str | None
     expected_datetime: str | None
-    address: str | None = Field(description="Township and village only; never a house address")
+    address: str | None = Field(description="The township only; never a village or address")
+    lat: float | None = Field(default=None, description="The township's centre point")
+    long: float | None = Field(default=None, description="The township's centre point")
     zipcode: str | None
     media_url: str | None
 
@@ -90,6 +95,16 @@ def _float(value: Any, name: str) -> float | None:
         return float(value)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(f"{name} 应为数字。") from exc
+
+
+def _secret(state: WebState) -> str:
+    return state.settings.web_secret_key.get_secret_value()
+
+
+def _view(case: Case, state: WebState, units: dict[int, Unit]) -> dict[str, Any]:
+    return open311.request_view(
+        case, state.county, units, secret=_secret(state), tz=state.settings.tz
+    )
 
 
 def create_router() -> APIRouter:
@@ -141,7 +156,8 @@ def create_router() -> APIRouter:
         case = await open311.create_request(
             session=session, county=state.county, api_key=api_key, request=new
         )
-        return [{"service_request_id": case.code, "service_notice": "已受理", "account_id": None}]
+        request_id = open311.public_id(case.code, _secret(state))
+        return [{"service_request_id": request_id, "service_notice": "已受理", "account_id": None}]
 
     @router.get("/requests.json", response_model=list[ServiceRequest])
     async def list_requests(
@@ -154,10 +170,16 @@ def create_router() -> APIRouter:
         end_date: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[dict[str, Any]]:
-        """Requests by id (comma-separated case codes) or by service, status and dates."""
+        """Published requests by id (comma-separated) or by service, status and dates.
+
+        Only what the county's publication policy allows: public categories, township level,
+        times to the day, opaque ids (README "Open311 publication policy").
+        """
         cases = await open311.list_requests(
             session=session,
-            codes=service_request_id.split(",") if service_request_id else None,
+            county=state.county,
+            secret=_secret(state),
+            ids=service_request_id.split(",") if service_request_id else None,
             service_code=service_code,
             status=status,
             start=_parse_time(start_date, "start_date"),
@@ -165,16 +187,21 @@ def create_router() -> APIRouter:
             limit=limit,
         )
         units = await dashboard.units_by_id(session=session)
-        return [open311.request_view(case, state.county, units) for case in cases]
+        return [_view(case, state, units) for case in cases]
 
     @router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest])
     async def get_request(
         service_request_id: str, session: SessionDep, state: State
     ) -> list[dict[str, Any]]:
-        """One request (the spec returns it as a one-element list)."""
-        case = await open311.get_request(session=session, code=service_request_id)
+        """One published request (the spec returns it as a one-element list)."""
+        case = await open311.get_request(
+            session=session,
+            county=state.county,
+            secret=_secret(state),
+            request_id=service_request_id,
+        )
         units = await dashboard.units_by_id(session=session)
-        return [open311.request_view(case, state.county, units)]
+        return [_view(case, state, units)]
 
     @router.get("/discovery.json", include_in_schema=False)
     async def discovery(state: State) -> JSONResponse:
