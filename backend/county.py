@@ -7,6 +7,7 @@ load; every error names the file and the key so an admin can fix it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,10 @@ REQUIRED_DEPARTMENTS = [
     "water",
     "discipline",
 ]
+
+
+# words that end a phrase before a place name ("打电话给寅街供电所" → 寅街供电所)
+_PARTICLES = re.compile("[给找到跟和向问叫让的了是在说去打报]")
 
 
 class CountyDataError(ValueError):
@@ -98,6 +103,7 @@ class CategorySettings:
     refer: tuple[str, ...] = ()  # get a 协办 task as soon as the case is dispatched
     unit: str | None = None  # leads instead of the classifier's department (e.g. veterans)
     confidential: bool = False  # not shown to the township or village, not published
+    mention: tuple[str, ...] = ()  # offices named in the text are shown (…供电所)
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,19 @@ class County:
         if department and department != CENTER and settings and settings.unit:
             return self.unit_code_for(settings.unit, township)
         return self.unit_code_for(department, township)
+
+    def mentioned_offices(self, category_code: str | None, text: str) -> list[str]:
+        """Offices of the kinds the category lists that the text names, e.g. 寅街供电所."""
+        settings = self.categories.get(category_code or "")
+        if not settings or not settings.mention or not text:
+            return []
+        found: list[str] = []
+        for kind in settings.mention:
+            for match in re.finditer(rf"([\u4e00-\u9fff]{{1,4}}){re.escape(kind)}", text):
+                name = _PARTICLES.split(match.group(1))[-1] + kind
+                if len(name) > len(kind) and name not in found:
+                    found.append(name)
+        return found
 
     def is_confidential(self, category_code: str | None) -> bool:
         """Cases of this category (e.g. 腐败举报) are kept from the township/village and the
@@ -412,6 +431,9 @@ def _parse(raw: Any, path: Path) -> County:
         unit = entry.get("unit")
         if unit is not None and (unit not in departments or unit in (CENTER, TOWNSHIP)):
             raise r.fail(f"{key}.unit", f"unknown unit {unit!r} (a department code)")
+        mention = entry.get("mention") or []
+        if not isinstance(mention, list) or not all(isinstance(m, str) and m for m in mention):
+            raise r.fail(f"{key}.mention", "must be a list of office kinds (e.g. 供电所)")
         confidential = entry.get("confidential", False)
         if not isinstance(confidential, bool):
             raise r.fail(f"{key}.confidential", "must be true or false")
@@ -424,6 +446,7 @@ def _parse(raw: Any, path: Path) -> County:
             lists["refer"],
             str(unit) if unit else None,
             confidential,
+            tuple(mention),
         )
 
     return County(
