@@ -156,11 +156,6 @@ class County:
         settings = self.categories.get(category_code or "")
         return list(settings.assist) if settings else []
 
-    def assisting_units(self, category_code: str | None, township: str | None) -> list[str]:
-        """Unit codes suggested for 吹哨 on a case of this category from this 乡镇."""
-        settings = self.categories.get(category_code or "")
-        return self._resolve(settings.assist if settings else (), township)
-
     def referral_units(self, category_code: str | None, township: str | None) -> list[str]:
         """Unit codes that get a 协办 task when a case of this category is dispatched
         (婚姻家庭 → 妇联 and the report's own 乡镇). A ``township`` entry is skipped when the

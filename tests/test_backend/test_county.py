@@ -129,7 +129,7 @@ def test_marriage_and_family_refer_to_the_womens_federation_and_the_reports_town
         # without a known 乡镇 only the 妇联 is referred
         assert county.referral_units(category, None) == ["women"]
     assert county.referral_units("D08", "寅街镇") == []
-    assert "township:红岩镇" in county.assisting_units("D23", "红岩镇")
+    assert "township" in county.assisting_departments("D23")  # 吹哨 may pull in the 乡镇
 
 
 def test_a_category_can_lead_to_a_county_unit_beyond_the_department_codes() -> None:
