@@ -23,6 +23,7 @@ BENCHMARK_CODES = {
         "我给他家帮忙砍树被树砸伤了，他家一分钱不出",
         "请了亲戚来帮忙起房子，从房顶上摔下来了，两家为医药费吵",
         "个人雇工干了半个月，雇主说没钱给",
+        "帮邻居打工受伤了",
     ],
 )
 def test_helpers_and_hired_hands_between_villagers_are_civil_disputes(text: str) -> None:
@@ -36,6 +37,8 @@ def test_helpers_and_hired_hands_between_villagers_are_civil_disputes(text: str)
         ("我在工地上干活从架子上摔下来，老板不管医药费", "hrss"),
         ("包工头欠了我们十几个农民工三个月工资", "hrss"),
         ("在厂里上班手被机器绞了，公司不给认定工伤", "hrss"),
+        ("我在砖厂打工受伤了，厂里不管", "hrss"),
+        ("老板拖欠我们的工钱，请领导帮忙解决", "hrss"),
     ],
 )
 def test_employers_wages_and_work_injuries_stay_with_hrss(text: str, department: str) -> None:
@@ -51,6 +54,7 @@ def test_employers_wages_and_work_injuries_stay_with_hrss(text: str, department:
         "参战老兵想问一下补助政策",
         "烈士家属的抚恤怎么领",
         "退役士兵安置的事找哪里",
+        "老人说当年当过兵，想问有没有补助",
     ],
 )
 def test_veterans_matters_have_their_own_category_within_benchmark_codes(text: str) -> None:
@@ -72,6 +76,7 @@ def test_every_category_department_is_a_benchmark_code() -> None:
         "村干部优亲厚友，困难户评不上",
         "支书私吞了修路的钱",
         "我家的耕地补贴被村里扣了，问了也不说",
+        "我举报村长把集体的地偷偷租出去收钱自己拿了",
     ],
 )
 def test_corruption_and_misused_subsidies_go_to_discipline(text: str) -> None:
@@ -105,6 +110,11 @@ def test_other_village_affairs_stay_with_the_township(text: str) -> None:
 def test_power_cuts_go_to_the_township_not_water(text: str) -> None:
     result = classify(text)
     assert (result.department, result.category) == ("township", "C23"), result.reasons
+
+
+@pytest.mark.parametrize("text", ["手机没电了，在哪里充", "电动车没电了推不动", "小区物业乱停电"])
+def test_a_flat_battery_or_a_property_company_is_not_a_power_cut(text: str) -> None:
+    assert classify(text).category != "C23"
 
 
 @pytest.mark.parametrize("text", ["村里停水一个星期了，吃水难", "自来水管爆了，水压很低"])
