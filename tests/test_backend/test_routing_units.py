@@ -190,3 +190,11 @@ async def test_helpers_between_villagers_are_a_civil_matter_for_justice(
 async def test_arson_and_murder_threats_lead_with_police(world: World, text: str) -> None:
     case = await _submit(world, text)
     assert case.lead_unit_id == world.units["police"].id, case.classification["reasons"]
+
+
+def test_the_summary_names_the_unit_that_will_really_lead() -> None:
+    veterans = intake.preview_routing(text="我是退伍老兵，优抚金一直没发下来", township="新街镇")
+    assert (veterans.unit_code, veterans.department_name) == ("veterans", "县退役军人事务局")
+    power = intake.preview_routing(text="停电两天了，新街供电所不管", township="新街镇")
+    assert power.department_name == "新街镇综治中心"
+    assert "提到：新街供电所" in power.reasons
