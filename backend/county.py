@@ -7,6 +7,7 @@ load; every error names the file and the key so an admin can fix it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,10 @@ REQUIRED_DEPARTMENTS = [
     "water",
     "discipline",
 ]
+
+
+# words that end a phrase before a place name ("打电话给寅街供电所" → 寅街供电所)
+_PARTICLES = re.compile("[给找到跟和向问叫让的了是在说去打报]")
 
 
 class CountyDataError(ValueError):
@@ -90,9 +95,15 @@ class TimeProfile:
 
 @dataclass(frozen=True)
 class CategorySettings:
+    """A category's county settings; in ``assist``/``refer``, ``township`` = the report's 乡镇."""
+
     code: str
     profile: str
-    assist: tuple[str, ...]
+    assist: tuple[str, ...]  # suggested for 吹哨 (joint handling)
+    refer: tuple[str, ...] = ()  # get a 协办 task as soon as the case is dispatched
+    unit: str | None = None  # leads instead of the classifier's department (e.g. veterans)
+    confidential: bool = False  # not shown to the township or village, not published
+    mention: tuple[str, ...] = ()  # offices named in the text are shown (…供电所)
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,7 @@ class County:
     default_profile: str
     source: Path
     publication: Publication = field(default_factory=Publication)
+    nearby_ratio: float = 1.3
 
     @property
     def townships(self) -> dict[str, list[str]]:
@@ -159,6 +171,50 @@ class County:
     def assisting_departments(self, category_code: str | None) -> list[str]:
         settings = self.categories.get(category_code or "")
         return list(settings.assist) if settings else []
+
+    def referral_units(self, category_code: str | None, township: str | None) -> list[str]:
+        """Unit codes that get a 协办 task when a case of this category is dispatched
+        (婚姻家庭 → 妇联 and the report's own 乡镇). A ``township`` entry is skipped when the
+        report's 乡镇 is unknown."""
+        settings = self.categories.get(category_code or "")
+        return self._resolve(settings.refer if settings else (), township)
+
+    def _resolve(self, departments: tuple[str, ...], township: str | None) -> list[str]:
+        codes: list[str] = []
+        for department in departments:
+            code = self.unit_code_for(department, township)
+            if code != CENTER and code not in codes:
+                codes.append(code)
+        return codes
+
+    def lead_unit_code(
+        self, department: str | None, category_code: str | None, township: str | None
+    ) -> str:
+        """The unit that leads a case: the category's own ``unit`` when the county sets one
+        (a unit beyond the 23 department codes, e.g. 退役军人事务局), else the department's."""
+        settings = self.categories.get(category_code or "")
+        if department and department != CENTER and settings and settings.unit:
+            return self.unit_code_for(settings.unit, township)
+        return self.unit_code_for(department, township)
+
+    def mentioned_offices(self, category_code: str | None, text: str) -> list[str]:
+        """Offices of the kinds the category lists that the text names, e.g. 寅街供电所."""
+        settings = self.categories.get(category_code or "")
+        if not settings or not settings.mention or not text:
+            return []
+        found: list[str] = []
+        for kind in settings.mention:
+            for match in re.finditer(rf"([\u4e00-\u9fff]{{1,4}}){re.escape(kind)}", text):
+                name = _PARTICLES.split(match.group(1))[-1] + kind
+                if len(name) > len(kind) and name not in found:
+                    found.append(name)
+        return found
+
+    def is_confidential(self, category_code: str | None) -> bool:
+        """Cases of this category (e.g. 腐败举报) are kept from the township/village and the
+        public: the privacy policy reads this flag."""
+        settings = self.categories.get(category_code or "")
+        return bool(settings and settings.confidential)
 
     def unit_code_for(self, department: str | None, township: str | None = None) -> str:
         """The unit that handles a department's cases: ``township`` → ``township:<乡镇名>``.
@@ -206,14 +262,22 @@ class County:
         return min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
 
     def nearest_township(self, lat: float, lon: float) -> str | None:
-        best: tuple[float, str] | None = None
-        for name, t in self.township_data.items():
-            if t.center is None:
-                continue
-            distance = haversine_km(lat, lon, t.center[0], t.center[1])
-            if best is None or distance < best[0]:
-                best = (distance, name)
-        return best[1] if best else None
+        near = self.townships_near(lat, lon)
+        return near[0] if near else None
+
+    def townships_near(self, lat: float, lon: float) -> tuple[str, ...]:
+        """The 乡镇 of a location: the nearest seat, or the two nearest when the second is at
+        most ``nearby_ratio`` times as far (a place between two townships: ask which)."""
+        ranked = sorted(
+            (haversine_km(lat, lon, t.center[0], t.center[1]), name)
+            for name, t in self.township_data.items()
+            if t.center is not None
+        )
+        if not ranked:
+            return ()
+        if len(ranked) > 1 and ranked[1][0] <= ranked[0][0] * self.nearby_ratio:
+            return (ranked[0][1], ranked[1][1])
+        return (ranked[0][1],)
 
     def township_of_village(self, village: str) -> str | None:
         for name, t in self.township_data.items():
@@ -288,6 +352,9 @@ def _parse(raw: Any, path: Path) -> County:
         r.number(bbox_raw.get(k), f"county.bbox.{k}")
         for k in ("min_lat", "max_lat", "min_lon", "max_lon")
     )
+    nearby_ratio = r.number(county.get("nearby_ratio", 1.3), "county.nearby_ratio")
+    if nearby_ratio < 1:
+        raise r.fail("county.nearby_ratio", "must be 1 or more (1 = never ask)")
 
     departments: dict[str, Department] = {}
     for code, entry in r.mapping(root.get("departments"), "departments").items():
@@ -363,13 +430,35 @@ def _parse(raw: Any, path: Path) -> County:
         profile = r.text(entry.get("profile", default_profile), f"{key}.profile")
         if profile not in profiles:
             raise r.fail(f"{key}.profile", f"unknown time profile {profile!r}")
-        assist = entry.get("assist") or []
-        if not isinstance(assist, list):
-            raise r.fail(f"{key}.assist", "must be a list of department codes")
-        for dept in assist:
-            if dept not in departments:
-                raise r.fail(f"{key}.assist", f"unknown department code {dept!r}")
-        categories[str(code)] = CategorySettings(str(code), profile, tuple(assist))
+        lists: dict[str, tuple[str, ...]] = {}
+        for field_name in ("assist", "refer"):
+            codes = entry.get(field_name) or []
+            if not isinstance(codes, list):
+                raise r.fail(f"{key}.{field_name}", "must be a list of department codes")
+            for dept in codes:
+                if dept not in departments or dept == CENTER:
+                    raise r.fail(f"{key}.{field_name}", f"unknown department code {dept!r}")
+            lists[field_name] = tuple(codes)
+        unit = entry.get("unit")
+        if unit is not None and (unit not in departments or unit in (CENTER, TOWNSHIP)):
+            raise r.fail(f"{key}.unit", f"unknown unit {unit!r} (a department code)")
+        mention = entry.get("mention") or []
+        if not isinstance(mention, list) or not all(isinstance(m, str) and m for m in mention):
+            raise r.fail(f"{key}.mention", "must be a list of office kinds (e.g. 供电所)")
+        confidential = entry.get("confidential", False)
+        if not isinstance(confidential, bool):
+            raise r.fail(f"{key}.confidential", "must be true or false")
+        if confidential and TOWNSHIP in lists["assist"] + lists["refer"]:
+            raise r.fail(key, "a confidential category cannot involve the township")
+        categories[str(code)] = CategorySettings(
+            str(code),
+            profile,
+            lists["assist"],
+            lists["refer"],
+            str(unit) if unit else None,
+            confidential,
+            tuple(mention),
+        )
 
     publication = _parse_publication(r, root.get("publication") or {}, departments)
 
@@ -384,6 +473,7 @@ def _parse(raw: Any, path: Path) -> County:
         default_profile=default_profile,
         source=path,
         publication=publication,
+        nearby_ratio=nearby_ratio,
     )
 
 

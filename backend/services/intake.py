@@ -18,7 +18,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 
 from backend.county import CENTER, County, haversine_km
-from backend.models import Attachment, Case, CaseCodeSequence, CaseStatus, Person, RiskLevel, Role
+from backend.models import (
+    Attachment,
+    Case,
+    CaseCodeSequence,
+    CaseStatus,
+    CaseTask,
+    Person,
+    RiskLevel,
+    Role,
+)
 from backend.models.base import utcnow
 from backend.models.case import OPEN_STATUSES
 from backend.services import runtime, workflow
@@ -126,9 +135,23 @@ def _categories() -> dict[str, Any]:
         return {}
 
 
-def _route(data: dict[str, Any], township: str | None, county: County) -> tuple[str, bool]:
-    department = data.get("department")
-    unit_code = county.unit_code_for(department, township)
+def _route(
+    data: dict[str, Any], township: str | None, county: County, text: str
+) -> tuple[str, bool]:
+    """The lead unit (the category's own county unit if it names one) and whether a person
+    must triage. Adds the county's view to ``data``: the units referred at once
+    (``joint_units``, e.g. 妇联 and the report's 乡镇 for 婚姻家庭), ``confidential`` and the
+    offices the text names (e.g. the 供电所 for a power cut) as a reason."""
+    category = data.get("category")
+    unit_code = county.lead_unit_code(data.get("department"), category, township)
+    data["joint_units"] = [
+        code for code in county.referral_units(category, township) if code != unit_code
+    ]
+    data["confidential"] = county.is_confidential(category)
+    mentioned = county.mentioned_offices(category, text)
+    if mentioned:
+        data["mentions"] = mentioned
+        data["reasons"] = [*data["reasons"], "提到：" + "、".join(mentioned)]
     return unit_code, unit_code == CENTER
 
 
@@ -144,7 +167,7 @@ def preview_routing(
     county = county or runtime.county()
     now = now or utcnow()
     data = classify(text, category_override=category_override)
-    unit_code, needs_triage = _route(data, township, county)
+    unit_code, needs_triage = _route(data, township, county, text)
     probe = Case(
         code="", text=text, category=data["category"], risk_level=RiskLevel(data["risk_level"])
     )
@@ -224,8 +247,14 @@ async def submit_report(
     lat, lon = draft.latitude, draft.longitude
     if not township and lat is not None and lon is not None and county.point_in_county(lat, lon):
         township = county.nearest_township(lat, lon)
-    unit_code, needs_triage = _route(data, township, county)
-    unit = await get_unit(session=session, code=unit_code)
+    unit_code, needs_triage = _route(data, township, county, text)
+    referred = [] if needs_triage or draft.grid_resolved else data["joint_units"]
+    try:
+        unit = await get_unit(session=session, code=unit_code)
+    except NotFound:  # a county unit added to the data but not loaded yet (`backend init`)
+        unit = await get_unit(
+            session=session, code=county.unit_code_for(data["department"], township)
+        )
     center = unit if unit.code == CENTER else await get_unit(session=session, code=CENTER)
 
     try:
@@ -234,7 +263,7 @@ async def submit_report(
             code=code,
             text=text[:MAX_TEXT],
             category=data["category"],
-            department=data["department"] if not needs_triage else CENTER,
+            department=unit.department if not needs_triage else CENTER,
             lead_unit_id=unit.id,
             risk_level=RiskLevel(risk),
             risk_signals=data["risk_signals"],
@@ -288,6 +317,7 @@ async def submit_report(
         session.add(case)
         await session.flush()
         assert case.id is not None
+        notices.extend(await _refer(session, case, referred, unit.code))
         for a in draft.attachments:
             session.add(
                 Attachment(
@@ -302,6 +332,7 @@ async def submit_report(
             )
         payload = {
             "unit_code": unit.code,
+            "joint_units": referred,
             "category": data["category"],
             "confidence": data["confidence"],
             "reasons": data["reasons"],
@@ -321,6 +352,22 @@ async def submit_report(
         raise
     await session.refresh(case)
     return case
+
+
+async def _refer(
+    session: AsyncSession, case: Case, unit_codes: list[str], lead_code: str
+) -> list[Notice]:
+    """A 协办 task and its card for each unit the category refers at once (caller commits)."""
+    notices: list[Notice] = []
+    for code in unit_codes:
+        try:
+            unit = await get_unit(session=session, code=code)
+        except NotFound:  # not loaded yet: the dispatcher can still 吹哨 it later
+            continue
+        assert unit.id is not None and case.id is not None
+        session.add(CaseTask(case_id=case.id, unit_id=unit.id))
+        notices.append(Notice(NoticeKind.joint_task, {"lead_unit_code": lead_code}, unit=unit))
+    return notices
 
 
 async def follow_case(*, session: AsyncSession, person: Person, case_code: str) -> Case:

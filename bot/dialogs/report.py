@@ -340,12 +340,62 @@ async def on_location(
     if not county.point_in_county(lat, lon):
         await message.answer(t("report.location_outside", lang))
         return
-    township = county.nearest_township(lat, lon)
-    await state.update_data(lat=lat, lon=lon, township=township, village=None)
+    near = county.townships_near(lat, lon)
+    if len(near) > 1:
+        # between two townships: the resident says which (or picks another from the list)
+        await state.update_data(lat=lat, lon=lon, township=None, village=None, near=list(near))
+        await message.answer(
+            t("report.location_between", lang, first=near[0], second=near[1]),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [flow_button(name, "near", str(i)) for i, name in enumerate(near)],
+                    [flow_button(t("report.btn_other_township", lang), "near_other")],
+                ]
+            ),
+        )
+        return
+    township = near[0] if near else None
+    await state.update_data(lat=lat, lon=lon, township=township, village=None, near=None)
     await message.answer(t("report.location_saved", lang, township=township or "-"))
     await steps.enter_after(
         "place", message, state, lang=lang, county=county, session=session, person=person
     )
+
+
+async def on_near(
+    query: CallbackQuery,
+    callback_data: Flow,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    county: County,
+) -> None:
+    """One of the two townships offered for a location between them."""
+    near = [n for n in (await state.get_data()).get("near") or [] if n in county.townships]
+    index = parse_index(callback_data.arg, len(near))
+    if index is None:
+        await query.answer(t("common.button_expired", lang), show_alert=True)
+        return
+    message = await answer_query(query)
+    await state.update_data(township=near[index], village=None, near=None)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(t("report.place_saved", lang, place=near[index]))
+        await steps.enter_after(
+            "place", message, state, lang=lang, county=county, session=session, person=person
+        )
+
+
+async def on_near_other(
+    query: CallbackQuery, state: FSMContext, lang: str, county: County
+) -> None:
+    """Neither of the two: the full township list."""
+    message = await answer_query(query)
+    await state.update_data(near=None)
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+        await steps.show_townships(message, state, lang=lang, county=county)
 
 
 def _guess_place(text: str, county: County) -> tuple[str | None, str | None]:
@@ -702,6 +752,8 @@ def create_router() -> Router:
     msg.register(on_skip_place, place_states, Label("report.btn_skip"))
     msg.register(on_address, place_states, TEXT)
     msg.register(on_place_other, place_states, NOT_COMMAND)
+    cb.register(on_near, place_states, Flow.filter(F.action == "near"))
+    cb.register(on_near_other, place_states, Flow.filter(F.action == "near_other"))
     cb.register(on_township, ReportSG.township, Flow.filter(F.action == "township"))
     cb.register(on_village, ReportSG.village, Flow.filter(F.action == "village"))
     cb.register(on_village_page, ReportSG.village, Flow.filter(F.action == "village_page"))
