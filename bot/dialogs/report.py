@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -121,6 +121,20 @@ async def park_draft(state: FSMContext) -> bool:
     await state.update_data(parked_state=current)
     await state.set_state(None)
     return True
+
+
+class ParkedDraft(Filter):
+    """An unfinished report is parked (the person left it for the menu)."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:
+        return bool((await state.get_data()).get("parked_state"))
+
+
+async def on_text_beside_parked_draft(message: Message, state: FSMContext, lang: str) -> None:
+    """Any text typed outside a dialog while a report is parked: kept, and the resume prompt
+    asks where it goes (before the legal desk or the fallback could take or drop it)."""
+    if not await offer_parked_draft(message, state, lang, text=message.text or ""):
+        await start_report(message, state, text=message.text or "", lang=lang)
 
 
 async def offer_parked_draft(
@@ -747,6 +761,8 @@ async def on_urgent(
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     if in_draft and (text is None or text in draft_text(data)):
+        if data.get("mode") == GRID:  # 🚨 goes to the center as red, not as 就地化解 record
+            await state.update_data(grid_resolved=False, risk="red")
         if await submit(message, state, session=session, person=person, lang=lang) is None:
             await _offer_again(message, state, text, lang)
         return
@@ -776,6 +792,7 @@ def create_router() -> Router:
 
     cb.register(on_menu_report, MenuAction.filter(F.action == "report"))
     msg.register(on_report_command, Command("report"))
+    msg.register(on_text_beside_parked_draft, StateFilter(None), TEXT, ParkedDraft())
     cb.register(on_resume, Flow.filter(F.action == "resume"))
     cb.register(on_restart, Flow.filter(F.action == "restart"))
     cb.register(on_restart_with_text, Flow.filter(F.action == "restart_text"))

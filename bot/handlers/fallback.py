@@ -35,22 +35,14 @@ async def on_media(message: Message, person: Person | None, lang: str) -> None:
     await message.answer(t("common.media_outside", lang), reply_markup=main_menu(lang, person))
 
 
-async def on_free_text(
-    message: Message, state: FSMContext, person: Person | None, lang: str
-) -> None:
+async def on_free_text(message: Message, state: FSMContext, lang: str) -> None:
     """Text outside any flow that the legal desk did not take: start a report with it.
 
-    With an unfinished report parked, the text is kept and the resident chooses where it goes.
+    (Beside a parked draft the report dialog takes the text first: the resume prompt.)
     """
-    from bot.dialogs.report import offer_parked_draft, start_report
+    from bot.dialogs.report import start_report
 
-    text = message.text or ""
-    if await offer_parked_draft(message, state, lang, text=text):
-        return
-    if len(text.strip()) < MIN_REPORT_CHARS:
-        await on_anything(message, person, lang)
-        return
-    await start_report(message, state, text=text, lang=lang)
+    await start_report(message, state, text=message.text or "", lang=lang)
 
 
 async def on_anything(message: Message, person: Person | None, lang: str) -> None:
@@ -68,7 +60,9 @@ def create_router() -> Router:
     router.message.register(on_sticker, Magic(F.sticker | F.animation | F.dice))
     router.message.register(on_voice, Magic(F.voice | F.video_note | F.audio))
     router.message.register(on_media, Magic(F.photo | F.document | F.video))
-    router.message.register(on_free_text, StateFilter(None), Magic(F.text), NOT_COMMAND)
+    router.message.register(
+        on_free_text, StateFilter(None), Magic(F.text.len() >= MIN_REPORT_CHARS), NOT_COMMAND
+    )
     router.message.register(on_anything)
     router.callback_query.register(on_stale_button)
     return router
