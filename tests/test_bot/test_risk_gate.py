@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.state import StatesGroup
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.county import load_county
+from backend.db import create_engine, create_session_factory
 from backend.models import Attachment, Case, CaseStatus, LegalQuestionLog, RiskLevel, Role
 from backend.services import directory
 from bot.callbacks import Flow
 from bot.dialogs import states
 from bot.dialogs.flow import GRID, RESIDENT, draft_text, new_draft
+from bot.dialogs.states import RateSG
+from bot.factory import create_dispatcher
 from bot.handlers.staff import StaffSG
 from bot.middlewares import risk_gate
 from tests.mocked_bot import MockedBot
+from tests.test_bot.conftest import make_settings
 from tests.tg import TgUser, make_group_message_update, make_photo_update
 
 RED = "他拿着菜刀在我家门口说要砍死我全家，现在还没走"
@@ -286,3 +292,55 @@ async def test_a_failing_risk_check_never_stops_the_message(
     await resident.press("反映问题")
     await resident.send(RED)
     assert "已记下" in resident.last_text
+
+
+@pytest.fixture(params=["embedded", "redis", "postgres"])
+def storage_urls(
+    request: pytest.FixtureRequest, bot_engine: AsyncEngine
+) -> tuple[str, str | None]:
+    """(DATABASE_URL, REDIS_URL): the embedded default, Redis, and the real PostgreSQL."""
+    embedded = bot_engine.url.render_as_string(hide_password=False)
+    if request.param == "redis":
+        return embedded, str(request.getfixturevalue("redis_url"))
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url")), None
+    return embedded, None
+
+
+@pytest.fixture
+async def storage_world(
+    storage_urls: tuple[str, str | None], bot_session_factory: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Dispatcher, async_sessionmaker[AsyncSession]]]:
+    database_url, redis_url = storage_urls
+    engine: AsyncEngine | None = None
+    factory = bot_session_factory
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url)
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+            await conn.run_sync(SQLModel.metadata.create_all)
+        factory = create_session_factory(engine)
+        async with factory() as session:
+            await directory.sync_units(session=session, county=load_county())
+    dispatcher = create_dispatcher(make_settings(database_url, redis_url), session_factory=factory)
+    yield dispatcher, factory
+    await dispatcher.storage.close()
+    if engine is not None:
+        await engine.dispose()
+
+
+async def test_the_urgent_button_still_files_a_text_its_dialog_cleared_on_every_storage(
+    storage_world: tuple[Dispatcher, async_sessionmaker[AsyncSession]], bot: MockedBot
+) -> None:
+    """The rating step clears the FSM after the reason; the 🚨 button still has the red text."""
+    dp, factory = storage_world
+    user = TgUser(dp, bot, user_id=next(_user_ids))
+    context = dp.fsm.get_context(bot, chat_id=user.user_id, user_id=user.user_id)
+    await context.set_state(RateSG.reason)
+    await context.set_data({"rate_case_id": 0})
+    await user.send(RED)
+    assert _is_safety(user.texts[0])
+    assert await context.get_state() is None  # the rating handler took the text as its reason
+    await user.press("立即报告")
+    [case] = await _cases(factory)
+    assert case.text == RED and case.risk_level == RiskLevel.red
