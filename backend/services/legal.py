@@ -27,7 +27,6 @@ LEGAL_DEPARTMENT = "justice"
 LEGAL_CATEGORY = "C10"
 DEFAULT_REPLY_WORKING_DAYS = 3  # 签收 1 + 咨询类 2 (county.yaml time profile "consult")
 MAX_QUESTION_CHARS = 5000  # longer questions are cut (a Telegram message holds 4,096)
-SAFETY_CHECK_CHARS = 2000  # the risk check reads the start of a long question
 
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -156,8 +155,3 @@ def reply_working_days(county: County | None) -> int:
     profile = county.category_profile(LEGAL_CATEGORY)
     days = profile.accept_working_days + profile.handle_working_days
     return days if days > 0 else DEFAULT_REPLY_WORKING_DAYS
-
-
-def safety_alert(question: str) -> bool:
-    """True when a question signals danger to someone (red risk): 110/120/12356 come first."""
-    return intake.preview_routing(text=question[:SAFETY_CHECK_CHARS]).safety_alert

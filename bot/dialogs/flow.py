@@ -171,7 +171,6 @@ def new_draft(mode: str, text: str = "") -> dict[str, Any]:
         "phone": None,
         "category_override": None,
         "dup_seen": False,
-        "safety_shown": False,
         # grid worker
         "grid_task": None,
         "on_behalf": False,

@@ -270,9 +270,7 @@ async def answer_question(
         session=session, person=person, question=question, hits=hits
     )
     assert row.id is not None
-    if legal_service.safety_alert(question):
-        urgent = _button(t("legal.btn_report_urgent", lang), "report", row.id)
-        await message.answer(t("legal.safety", lang), reply_markup=_markup([[urgent]]))
+    # Danger (110/120/12356 and 🚨) was already answered by the risk gate, before this handler.
     if not hits:
         text, markup = render_unanswered(
             question, log_id=row.id, offer_report=offer_report, lang=lang

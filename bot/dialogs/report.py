@@ -3,8 +3,10 @@
 describe (text, follow-ups appended, photos/documents/voice attached) → where (location button,
 乡镇 → 村, or a typed address) → contact (share phone or anonymous) → similar open cases
 (关注此案 / 仍要提交) → summary with the suggested category and unit (不对？换一个) → 提交 →
-case code, who handles it, by when. Red-risk text gets the 110/120/12356 safety message first.
-The grid-worker steps live in grid.py and share this module's steps.
+case code, who handles it, by when. Red-risk text anywhere gets the 110/120/12356 safety message
+first from the risk gate (bot/middlewares/risk_gate.py); :func:`keep_red_text` decides where that
+text goes and :func:`on_urgent` (🚨 立即报告) files it. The grid-worker steps live in grid.py and
+share this module's steps.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -43,7 +45,6 @@ from bot.dialogs.flow import (
     new_draft,
     next_step,
     parse_index,
-    preview,
     previous_step,
     reply_keyboard,
     step_of,
@@ -52,6 +53,7 @@ from bot.dialogs.flow import (
 from bot.dialogs.states import GridSG, ReportSG
 from bot.dialogs.widgets import main_menu
 from bot.filters import NOT_COMMAND, PRIVATE_CALLBACK, PRIVATE_MESSAGE, TEXT, Magic
+from bot.middlewares.risk_gate import remember_alert, take_alert_text, urgent_markup
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ log = logging.getLogger(__name__)
 MAX_DRAFT_CHARS = 20_000
 PHONE_RE = re.compile(r"^\+?\d[\d\- ]{6,18}\d$")
 IN_FLOW = StateFilter(ReportSG, GridSG)
+DRAFT_STATES = frozenset(ReportSG.__all_states_names__) | frozenset(GridSG.__all_states_names__)
 
 
 # -- starting ----------------------------------------------------------------------------------
@@ -78,7 +81,6 @@ async def start_report(
             t("report.started_with_text", lang, count=len(text.strip())),
             reply_markup=reply_keyboard(lang, [t("report.btn_next", lang)]),
         )
-        await _safety_check(message, state, lang=lang, county=runtime.county())
     else:
         await message.answer(
             t("report.ask_text", lang, count=0, files=0),
@@ -86,16 +88,21 @@ async def start_report(
         )
 
 
-async def _offer_resume(message: Message, lang: str, mode: str) -> None:
-    await message.answer(
-        t("report.resume_or_restart", lang),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [flow_button(t("report.btn_resume", lang), "resume")],
-                [flow_button(t("report.btn_restart", lang), "restart", mode)],
-            ]
-        ),
-    )
+async def _offer_resume(message: Message, lang: str, mode: str, pending: str = "") -> None:
+    """继续 or 重新开始; with a just-typed text: add it to that draft, or start anew with it."""
+    if pending:
+        text = t("report.resume_with_text", lang, count=len(pending))
+        rows = [
+            [flow_button(t("report.btn_resume_add", lang), "resume", "add")],
+            [flow_button(t("report.btn_restart_with_text", lang), "restart_text")],
+        ]
+    else:
+        text = t("report.resume_or_restart", lang)
+        rows = [
+            [flow_button(t("report.btn_resume", lang), "resume")],
+            [flow_button(t("report.btn_restart", lang), "restart", mode)],
+        ]
+    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def _has_draft(data: dict[str, Any]) -> bool:
@@ -116,12 +123,34 @@ async def park_draft(state: FSMContext) -> bool:
     return True
 
 
-async def offer_parked_draft(message: Message, state: FSMContext, lang: str) -> bool:
-    """If an unfinished report is parked, offer it (continue or start over) and say True."""
+class ParkedDraft(Filter):
+    """An unfinished report is parked (the person left it for the menu)."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:
+        return bool((await state.get_data()).get("parked_state"))
+
+
+async def on_text_beside_parked_draft(message: Message, state: FSMContext, lang: str) -> None:
+    """Any text typed outside a dialog while a report is parked: kept, and the resume prompt
+    asks where it goes (before the legal desk or the fallback could take or drop it)."""
+    if not await offer_parked_draft(message, state, lang, text=message.text or ""):
+        await start_report(message, state, text=message.text or "", lang=lang)
+
+
+async def offer_parked_draft(
+    message: Message, state: FSMContext, lang: str, *, text: str = ""
+) -> bool:
+    """If an unfinished report is parked, offer it and say True.
+
+    A text typed meanwhile is kept (``pending_text``) until the resident says where it goes:
+    added to that draft, or the start of a new report. It is never dropped.
+    """
     data = await state.get_data()
     if not data.get("parked_state") or not _has_draft(data):
         return False
-    await _offer_resume(message, lang, str(data.get("mode") or RESIDENT))
+    pending = text.strip()[:MAX_DRAFT_CHARS]
+    await state.update_data(pending_text=pending or None)
+    await _offer_resume(message, lang, str(data.get("mode") or RESIDENT), pending)
     return True
 
 
@@ -152,22 +181,30 @@ async def on_report_command(message: Message, state: FSMContext, lang: str) -> N
 
 async def on_resume(
     query: CallbackQuery,
+    callback_data: Flow,
     state: FSMContext,
     session: AsyncSession,
     person: Person,
     lang: str,
     county: County,
 ) -> None:
+    """继续填写 (arg "add": with the text typed at the prompt added to the draft first)."""
     message = await answer_query(query)
     if message is None:
         return
     await message.edit_reply_markup(reply_markup=None)
     data = await state.get_data()
     current = await state.get_state() or data.get("parked_state")
-    await state.update_data(parked_state=None)
+    pending = str(data.get("pending_text") or "") if callback_data.arg == "add" else ""
+    await state.update_data(parked_state=None, pending_text=None)
     if not _has_draft(data):
-        await start_report(message, state, lang=lang)
+        await start_report(message, state, text=pending, lang=lang)
         return
+    if pending and len(draft_text(data)) + len(pending) > MAX_DRAFT_CHARS:
+        await message.answer(t("report.text_too_long", lang))
+    elif pending:
+        await state.update_data(parts=[*(data.get("parts") or []), pending])
+        await message.answer(t("report.resume_text_added", lang))
     await steps.enter(
         step_of(current) or "text",
         message,
@@ -190,6 +227,47 @@ async def on_restart(
     await begin_report(
         message, state, lang=lang, mode=GRID if callback_data.arg == GRID else RESIDENT
     )
+
+
+async def on_restart_with_text(query: CallbackQuery, state: FSMContext, lang: str) -> None:
+    """重新开始 with the text typed at the resume prompt as the new description."""
+    data = await state.get_data()
+    pending = str(data.get("pending_text") or "")
+    if not pending:  # pressed twice, or an old prompt: never wipe the report it started
+        await query.answer(t("common.button_expired", lang), show_alert=True)
+        return
+    message = await answer_query(query)
+    if message is None:
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    mode = GRID if data.get("mode") == GRID else RESIDENT
+    await state.clear()
+    await start_report(message, state, text=pending, lang=lang, mode=mode)
+
+
+# -- the risk gate's red text --------------------------------------------------------------------
+async def keep_red_text(message: Message, state: FSMContext, text: str, lang: str) -> bool:
+    """Where a red text goes once the risk gate has shown the safety message; True: kept here.
+
+    Outside any dialog it starts a report (photo included), or waits at the resume prompt beside
+    a parked draft. At a report step that asks something else (place, contact, risk, …) it is
+    added to the draft and that step still answers. The describe step and the other dialogs
+    (a legal question, a rating reason) take it themselves: False lets their handler run.
+    """
+    current = await state.get_state()
+    if current is None:
+        if await offer_parked_draft(message, state, lang, text=text):
+            return True
+        await start_report(message, state, text=text, lang=lang)
+        if _media_of(message) is not None:
+            await _attach(message, state, caption=False)
+        return True
+    if current in DRAFT_STATES and current != ReportSG.text.state:
+        data = await state.get_data()
+        if len(draft_text(data)) + len(text) <= MAX_DRAFT_CHARS:
+            await state.update_data(parts=[*(data.get("parts") or []), text])
+            await message.answer(t("report.risk_text_added", lang))
+    return False
 
 
 # -- leaving and going back --------------------------------------------------------------------
@@ -216,23 +294,6 @@ async def on_back_label(
 
 
 # -- step 1: describe --------------------------------------------------------------------------
-async def _safety_check(message: Message, state: FSMContext, *, lang: str, county: County) -> bool:
-    """Red risk: the safety numbers come first, with a button to alert the center right away."""
-    data = await state.get_data()
-    if data.get("safety_shown"):
-        return False
-    if not preview(data, county).safety_alert:
-        return False
-    await state.update_data(safety_shown=True)
-    await message.answer(
-        t("report.safety", lang),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[flow_button(t("report.btn_urgent", lang), "urgent")]]
-        ),
-    )
-    return True
-
-
 async def _ack(message: Message, state: FSMContext, lang: str) -> None:
     """ "Noted (n characters, m attachments)" — once per album, not once per photo in it."""
     data = await state.get_data()
@@ -250,51 +311,56 @@ async def _ack(message: Message, state: FSMContext, lang: str) -> None:
     )
 
 
-async def on_text(message: Message, state: FSMContext, lang: str, county: County) -> None:
+async def on_text(message: Message, state: FSMContext, lang: str) -> None:
     text = (message.text or "").strip()
     data = await state.get_data()
     if len(draft_text(data)) + len(text) > MAX_DRAFT_CHARS:
         await message.answer(t("report.text_too_long", lang))
         return
     await state.update_data(parts=[*(data.get("parts") or []), text])
-    await _safety_check(message, state, lang=lang, county=county)
     await _ack(message, state, lang)
 
 
-async def _attach(
-    message: Message, state: FSMContext, kind: str, file_id: str, file_name: str | None = None
-) -> None:
+def _media_of(message: Message) -> dict[str, str] | None:
+    """The file a message carries, as a draft attachment (kind, file_id, file_name)."""
+    if message.photo:
+        return {"kind": "photo", "file_id": message.photo[-1].file_id}
+    if message.document is not None:
+        found = {"kind": "document", "file_id": message.document.file_id}
+        if message.document.file_name:
+            found["file_name"] = message.document.file_name[:200]
+        return found
+    if message.video is not None:
+        return {"kind": "video", "file_id": message.video.file_id}
+    media = message.voice or message.audio or message.video_note
+    return {"kind": "voice", "file_id": media.file_id} if media is not None else None
+
+
+async def _attach(message: Message, state: FSMContext, *, caption: bool = True) -> None:
+    """Add the message's file (and its caption, to the description) to the draft."""
     data = await state.get_data()
-    attachments = [*(data.get("attachments") or []), {"kind": kind, "file_id": file_id}]
-    if file_name:
-        attachments[-1]["file_name"] = file_name[:200]
+    attachments = list(data.get("attachments") or [])
+    media = _media_of(message)
+    if media is not None:
+        attachments.append(media)
     parts = list(data.get("parts") or [])
-    if message.caption and message.caption.strip():
+    if caption and message.caption and message.caption.strip():
         parts.append(message.caption.strip())
     await state.update_data(attachments=attachments, parts=parts)
 
 
-async def on_photo(message: Message, state: FSMContext, lang: str, county: County) -> None:
-    assert message.photo
-    await _attach(message, state, "photo", message.photo[-1].file_id)
-    await _safety_check(message, state, lang=lang, county=county)
+async def on_photo(message: Message, state: FSMContext, lang: str) -> None:
+    await _attach(message, state)
     await _ack(message, state, lang)
 
 
 async def on_document(message: Message, state: FSMContext, lang: str) -> None:
-    if message.document is not None:
-        await _attach(
-            message, state, "document", message.document.file_id, message.document.file_name
-        )
-    elif message.video is not None:
-        await _attach(message, state, "video", message.video.file_id)
+    await _attach(message, state)
     await _ack(message, state, lang)
 
 
 async def on_voice(message: Message, state: FSMContext, lang: str) -> None:
-    media = message.voice or message.audio or message.video_note
-    if media is not None:
-        await _attach(message, state, "voice", media.file_id)
+    await _attach(message, state)
     await message.answer(t("report.voice_kept", lang))
 
 
@@ -661,20 +727,36 @@ async def submit(
     lang: str,
 ) -> Case | None:
     """File the draft as a case; on refusal keep the draft and say why."""
-    data = await state.get_data()
-    draft = to_report_draft(data)
+    case = await _file(message, await state.get_data(), session=session, person=person, lang=lang)
+    if case is None:
+        return None
+    await state.clear()
+    await _announce(message, case, session=session, person=person, lang=lang)
+    return case
+
+
+async def _file(
+    message: Message, data: dict[str, Any], *, session: AsyncSession, person: Person, lang: str
+) -> Case | None:
+    """Submit a draft (FSM data) as a case; None, with the reason told, when it is refused."""
     try:
-        case = await intake.submit_report(session=session, reporter=person, draft=draft)
+        case = await intake.submit_report(
+            session=session, reporter=person, draft=to_report_draft(data)
+        )
     except DomainError as exc:
         await message.answer(t("report.submit_failed", lang, reason=exc.message))
         return None
-    await state.clear()
     log.info("case %s submitted by person %s", case.code, person.id)
+    return case
+
+
+async def _announce(
+    message: Message, case: Case, *, session: AsyncSession, person: Person, lang: str
+) -> None:
     await message.answer(
         submitted_text(case, await _unit(session, case), lang), reply_markup=ReplyKeyboardRemove()
     )
     await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
-    return case
 
 
 async def _unit(session: AsyncSession, case: Case) -> Unit | None:
@@ -713,12 +795,43 @@ async def on_submit(
 async def on_urgent(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, person: Person, lang: str
 ) -> None:
-    """🚨 立即报告: file what we have now; the center is alerted by the red risk at once."""
-    message = await answer_query(query)
-    if message is None:
+    """🚨 立即报告: file it now; the center is alerted by the red risk at once.
+
+    In a report the draft (which holds the red text) is filed. Anywhere else (legal
+    consultation, rating, the resume prompt beside a parked draft) the red text behind this
+    button is filed on its own, and the conversation there is left as it was.
+    """
+    message = query.message if isinstance(query.message, Message) else None
+    data = await state.get_data()
+    in_draft = await state.get_state() in DRAFT_STATES and _has_draft(data)
+    text = await take_alert_text(state, message.message_id) if message is not None else None
+    if message is None or (text is None and not in_draft):
+        await query.answer(t("common.button_expired", lang), show_alert=True)
         return
+    await query.answer()
     await message.edit_reply_markup(reply_markup=None)
-    await submit(message, state, session=session, person=person, lang=lang)
+    if in_draft and (text is None or text in draft_text(data)):
+        if data.get("mode") == GRID:  # 🚨 goes to the center as red, not as 就地化解 record
+            await state.update_data(grid_resolved=False, risk="red")
+        if await submit(message, state, session=session, person=person, lang=lang) is None:
+            await _offer_again(message, state, text, lang)
+        return
+    assert text is not None
+    lone = new_draft(RESIDENT, text)
+    case = await _file(message, lone, session=session, person=person, lang=lang)
+    if case is None:
+        await _offer_again(message, state, text, lang)
+        return
+    if data.get("pending_text") == text:  # filed: no longer waiting at the resume prompt
+        await state.update_data(pending_text=None)
+    await _announce(message, case, session=session, person=person, lang=lang)
+
+
+async def _offer_again(message: Message, state: FSMContext, text: str | None, lang: str) -> None:
+    """Filing failed (the reason was told): the button works again for another try."""
+    if text is not None:
+        await remember_alert(state, message.message_id, text)
+    await message.edit_reply_markup(reply_markup=urgent_markup(lang))
 
 
 def create_router() -> Router:
@@ -729,9 +842,11 @@ def create_router() -> Router:
 
     cb.register(on_menu_report, MenuAction.filter(F.action == "report"))
     msg.register(on_report_command, Command("report"))
+    msg.register(on_text_beside_parked_draft, StateFilter(None), TEXT, ParkedDraft())
     cb.register(on_resume, Flow.filter(F.action == "resume"))
     cb.register(on_restart, Flow.filter(F.action == "restart"))
-    cb.register(on_urgent, IN_FLOW, Flow.filter(F.action == "urgent"))
+    cb.register(on_restart_with_text, Flow.filter(F.action == "restart_text"))
+    cb.register(on_urgent, Flow.filter(F.action == "urgent"))  # in every state (risk gate)
 
     # every step: ✖ 取消 and ⬅️ 上一步 (reply-keyboard labels, or typed 取消)
     msg.register(on_cancel_label, IN_FLOW, Label("report.btn_cancel", extra=("取消", "cancel")))

@@ -36,11 +36,12 @@ async def on_media(message: Message, person: Person | None, lang: str) -> None:
 
 
 async def on_free_text(message: Message, state: FSMContext, lang: str) -> None:
-    """Text outside any flow that the legal desk did not take: start a report with it."""
-    from bot.dialogs.report import offer_parked_draft, start_report
+    """Text outside any flow that the legal desk did not take: start a report with it.
 
-    if await offer_parked_draft(message, state, lang):
-        return
+    (Beside a parked draft the report dialog takes the text first: the resume prompt.)
+    """
+    from bot.dialogs.report import start_report
+
     await start_report(message, state, text=message.text or "", lang=lang)
 
 

@@ -1,4 +1,7 @@
-"""Middlewares every update passes, in order: duplicate guard → flood control → context."""
+"""Middlewares every update passes, in order: duplicate guard → flood control → context.
+
+Every message then passes the risk gate (danger → safety message first, in every state).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.dedupe import DuplicateUpdateMiddleware
 from bot.middlewares.flood import FloodControlMiddleware
+from bot.middlewares.risk_gate import RiskGateMiddleware
 
 
 def setup_middlewares(
@@ -23,11 +27,15 @@ def setup_middlewares(
     )
     dp.update.outer_middleware(FloodControlMiddleware(redis=redis))
     dp.update.outer_middleware(ContextMiddleware(session_factory))
+    from bot.dialogs.report import keep_red_text  # the dialogs decide where a red text goes
+
+    dp.message.outer_middleware(RiskGateMiddleware(keep=keep_red_text))
 
 
 __all__ = [
     "ContextMiddleware",
     "DuplicateUpdateMiddleware",
     "FloodControlMiddleware",
+    "RiskGateMiddleware",
     "setup_middlewares",
 ]

@@ -114,6 +114,32 @@ async def test_a_resident_goes_from_start_to_a_case_code_over_http(
         bot_process.terminate()
 
 
+async def test_danger_typed_at_the_contact_step_gets_the_safety_message_over_http(
+    stub: TelegramStub, bot_process: asyncio.subprocess.Process, tmp_path: Path
+) -> None:
+    """The risk gate runs in the real process: red text at a step that asks for a phone number."""
+    try:
+        await stub.user_message(RESIDENT, "/start")
+        await stub.wait_for_message(RESIDENT, "综治中心", timeout=WAIT)
+        await _step(stub, "反映问题", "发生了什么")
+        after = stub.seq
+        await stub.user_message(RESIDENT, "邻居家的排水沟一直往我家院子里流水，说了好几次都不改。")
+        await stub.wait_for_message(RESIDENT, "已记下", after=after, timeout=WAIT)
+        await _step(stub, "下一步", "发生在哪里")
+        await _step(stub, "跳过", "联系方式")
+        after = stub.seq
+        await stub.user_message(RESIDENT, "他拿着菜刀在我家门口说要砍死我全家，现在还没走")
+        safety = await stub.wait_for_message(RESIDENT, "12356", after=after, timeout=WAIT)
+        assert "110" in str(safety["text"]) and "120" in str(safety["text"])
+        assert "立即报告" in str(safety["reply_markup"])
+        await stub.wait_for_message(RESIDENT, "补充到您正在填写的反映", after=after, timeout=WAIT)
+        submitted = await _step(stub, "立即报告", "已提交")
+        assert "紧急" in submitted
+    except BaseException:
+        print((tmp_path / "bot.log").read_text(errors="replace")[-4000:])
+        raise
+
+
 async def test_without_a_token_python_m_bot_says_it_is_offline_and_opens_the_console(
     tmp_path: Path,
 ) -> None:

@@ -355,7 +355,7 @@ async def test_back_from_the_similar_cases_returns_to_the_contact_step(
     assert "联系方式" in second.last_text
 
 
-async def test_start_mid_report_parks_the_draft_and_offers_it_again(
+async def test_start_mid_report_parks_the_draft_and_a_text_typed_then_can_join_it(
     resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     await _to_place(resident)
@@ -363,13 +363,14 @@ async def test_start_mid_report_parks_the_draft_and_offers_it_again(
     assert "已经保存" in resident.texts[-2]
     await resident.send("村口的桥裂了好大一条缝，车子过的时候晃得很厉害")
     assert "没有提交的反映" in resident.last_text
-    await resident.press("继续填写")
+    await resident.press("补充到上次的反映")
+    assert "已经补充" in resident.texts[-2]
     assert "发生在哪里" in resident.last_text
     await resident.press("跳过")
     await resident.press("匿名反映")
     await resident.press("确认提交")
     [case] = await _cases(bot_session_factory)
-    assert case.text == COMPLAINT
+    assert case.text == COMPLAINT + "\n村口的桥裂了好大一条缝，车子过的时候晃得很厉害"
 
 
 async def test_start_over_discards_the_parked_draft(resident: TgUser) -> None:

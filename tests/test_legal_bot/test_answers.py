@@ -227,7 +227,8 @@ async def test_a_question_signalling_danger_shows_the_emergency_numbers_first(
     texts = user.texts
     safety = next(i for i, text in enumerate(texts) if "12356" in text)
     assert "110" in texts[safety] and "120" in texts[safety]
-    assert safety < len(texts) - 1  # the answer or hand-off offer follows
-    await user.press("马上反映给综治中心")
+    assert safety < len(texts) - 1  # a report is started with it (the risk gate's rule)
     context = dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID)
     assert await context.get_state() == ReportSG.text.state
+    assert draft_text(await context.get_data()) == "我不想活了，活着还有哪样意思？"
+    assert any("立即报告" in label for label in user.buttons)
