@@ -123,3 +123,17 @@ def test_every_new_topic_entry_cites_the_law_the_issue_names() -> None:
     assert {297, 303, 304} <= {
         n for ref in entries["family-divide-property-parents-alive"].laws for n in ref.articles
     }
+
+
+@pytest.mark.parametrize(
+    "question", ["信用社贷款还不上会不会坐牢", "银行的钱还不起会坐牢吗", "网贷还不上会不会判刑"]
+)
+def test_asking_whether_default_means_jail_is_a_debt_question(question: str) -> None:
+    hits = knowledge_base.search(question)
+    assert hits
+    assert "债权债务" in hits[0].topics
+
+
+@pytest.mark.parametrize("question", ["诈骗罪会判几年", "朋友被刑拘了会不会坐牢"])
+def test_criminal_defence_questions_about_jail_are_still_declined(question: str) -> None:
+    assert knowledge_base.search(question) == []
