@@ -60,7 +60,7 @@ def short_name(stem: str) -> tuple[str, str]:
         name = name.split("_")[-1]
     if name in _SPECIAL:
         return _SPECIAL[name]
-    name = name.replace("《民法典》", "民法典")
+    name = name.replace("《民法典》", "民法典").replace("《", "").replace("》", "")
     if name.startswith("最高人民法院关于"):
         name = name.removeprefix("最高人民法院关于").removeprefix("适用")
         for token in ("人民法院", "适用法律", "审理", "案件", "处理"):
