@@ -18,8 +18,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, a busy timeout and its folder created."""
+    """Create the async engine; SQLite gets WAL, a busy timeout and its folder created.
+
+    SQL parameters (names, phone numbers, report texts) are kept out of exception messages,
+    so a logged database error never carries personal data.
+    """
     url = make_url(database_url)
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

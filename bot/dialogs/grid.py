@@ -46,9 +46,20 @@ RISK_LABELS = {
 }
 
 
-async def start_grid_report(message: Message, state: FSMContext, *, lang: str) -> None:
+def is_grid_worker(person: Person | None) -> bool:
+    return person is not None and person.role == Role.grid_worker
+
+
+async def start_grid_report(
+    message: Message, state: FSMContext, *, lang: str, person: Person | None
+) -> None:
+    """The one way into the grid-worker flow: only a grid worker gets in (a forged
+    ``restart:grid`` or ``m:grid`` button from anyone else is refused, nothing changes)."""
     from backend.services import runtime
 
+    if not is_grid_worker(person):
+        await message.answer(t("grid.not_grid_worker", lang), reply_markup=main_menu(lang, person))
+        return
     await state.set_data(new_draft(GRID))
     await message.answer(t("grid.intro", lang))
     await steps.enter(
@@ -57,12 +68,12 @@ async def start_grid_report(message: Message, state: FSMContext, *, lang: str) -
 
 
 async def _begin(message: Message, state: FSMContext, person: Person, lang: str) -> None:
-    if person.role != Role.grid_worker:
+    if not is_grid_worker(person):
         await message.answer(t("grid.not_grid_worker", lang), reply_markup=main_menu(lang, person))
         return
     from bot.dialogs.report import begin_report
 
-    await begin_report(message, state, lang=lang, mode=GRID)
+    await begin_report(message, state, lang=lang, mode=GRID, person=person)
 
 
 async def on_menu_grid(query: CallbackQuery, state: FSMContext, person: Person, lang: str) -> None:

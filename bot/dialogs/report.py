@@ -125,7 +125,9 @@ async def offer_parked_draft(message: Message, state: FSMContext, lang: str) -> 
     return True
 
 
-async def begin_report(message: Message, state: FSMContext, *, lang: str, mode: str) -> None:
+async def begin_report(
+    message: Message, state: FSMContext, *, lang: str, mode: str, person: Person | None = None
+) -> None:
     data = await state.get_data()
     current = await state.get_state()
     in_flow = current is not None or bool(data.get("parked_state"))
@@ -135,7 +137,7 @@ async def begin_report(message: Message, state: FSMContext, *, lang: str, mode: 
     if mode == GRID:
         from bot.dialogs.grid import start_grid_report
 
-        await start_grid_report(message, state, lang=lang)
+        await start_grid_report(message, state, lang=lang, person=person)
         return
     await start_report(message, state, lang=lang)
 
@@ -180,7 +182,7 @@ async def on_resume(
 
 
 async def on_restart(
-    query: CallbackQuery, callback_data: Flow, state: FSMContext, lang: str
+    query: CallbackQuery, callback_data: Flow, state: FSMContext, person: Person, lang: str
 ) -> None:
     message = await answer_query(query)
     if message is None:
@@ -188,7 +190,11 @@ async def on_restart(
     await message.edit_reply_markup(reply_markup=None)
     await state.clear()
     await begin_report(
-        message, state, lang=lang, mode=GRID if callback_data.arg == GRID else RESIDENT
+        message,
+        state,
+        lang=lang,
+        mode=GRID if callback_data.arg == GRID else RESIDENT,
+        person=person,
     )
 
 
