@@ -37,8 +37,9 @@ NEEDS_TOKEN = "此模式需要 BOT_TOKEN。 This mode needs BOT_TOKEN."
 # Telegram's rule for setWebhook's secret_token: 1-256 characters, A-Z a-z 0-9 _ and -.
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 WEBHOOK_NEEDS_SECRET = (
-    "webhook 模式必须设置 BOT_WEBHOOK_SECRET（16–256 个字母、数字、_ 或 -），否则任何能访问该端口"
-    '的人都能冒充用户。可用以下命令生成：python -c "import secrets; print(secrets.token_urlsafe(32))"\n'
+    "webhook 模式必须设置 BOT_WEBHOOK_SECRET（16–256 个字母、数字、_ 或 -），"
+    "否则任何能访问该端口的人都能冒充用户。可用以下命令生成：\n"
+    '  python -c "import secrets; print(secrets.token_urlsafe(32))"\n'
     "Webhook mode needs BOT_WEBHOOK_SECRET (16-256 characters: letters, digits, _ or -); "
     "without it anyone who reaches the port could act as any user."
 )

@@ -28,6 +28,7 @@ from bot.dialogs.flow import (
     next_step,
     paged,
     parse_index,
+    parse_page,
     reply_keyboard,
 )
 from bot.dialogs.report import PHONE_RE
@@ -130,7 +131,7 @@ async def on_task_page(
     message = await answer_query(query)
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
-        page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+        page = parse_page(callback_data.arg)
         await _show_tasks(message, state, lang, page)
 
 

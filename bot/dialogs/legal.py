@@ -41,7 +41,7 @@ from backend.county import County
 from backend.models import Person
 from backend.services import legal as legal_service
 from backend.services.errors import DomainError
-from bot.callbacks import MenuAction
+from bot.callbacks import MenuAction, parse_id
 from bot.dialogs.states import LegalSG
 from bot.texts import t
 from knowledge_base import Entry, Hit
@@ -331,7 +331,7 @@ def _callback_message(callback: CallbackQuery) -> Message | None:
 
 
 def _parse_id(arg: str) -> int | None:
-    return int(arg) if arg.isdigit() and len(arg) < 12 else None
+    return parse_id(arg)
 
 
 # -- the router ------------------------------------------------------------------------

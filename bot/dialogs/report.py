@@ -43,6 +43,7 @@ from bot.dialogs.flow import (
     new_draft,
     next_step,
     parse_index,
+    parse_page,
     preview,
     previous_step,
     reply_keyboard,
@@ -427,7 +428,7 @@ async def on_village_page(
     query: CallbackQuery, callback_data: Flow, state: FSMContext, lang: str, county: County
 ) -> None:
     message = await answer_query(query)
-    page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+    page = parse_page(callback_data.arg)
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
         await steps.show_villages(message, state, lang=lang, county=county, page=page)
@@ -582,7 +583,7 @@ async def on_categories(
     if not catalog.categories():
         await message.answer(t("report.no_categories", lang))
         return
-    page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+    page = parse_page(callback_data.arg)
     if callback_data.action == "category_page":
         await message.edit_reply_markup(reply_markup=None)
     await steps.show_categories(message, state, lang=lang, page=page)
