@@ -10,18 +10,9 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
-from backend.models.base import MAX_ROW_ID
+from backend.untrusted import MAX_ROW_ID, parse_int
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
-
-
-def parse_int(arg: str, *, low: int, high: int) -> int | None:
-    """A number from a free-form callback argument, or None when it is forged: ASCII digits
-    only (``"²".isdigit()`` is true but ``int("²")`` fails) and within ``low..high``."""
-    if not arg.isascii() or not arg.isdigit() or len(arg) > len(str(high)):
-        return None
-    value = int(arg)
-    return value if low <= value <= high else None
 
 
 def parse_id(arg: str) -> int | None:

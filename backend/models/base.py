@@ -6,10 +6,6 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-# Row ids are INTEGER (int4 on PostgreSQL): an id from outside (callback data, a URL) above this
-# can name no row, and would make PostgreSQL fail instead of finding nothing.
-MAX_ROW_ID = 2**31 - 1
-
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC; every stored timestamp is UTC."""

@@ -15,6 +15,7 @@ from backend.models import Invite, Person, Role, Unit
 from backend.models.base import utcnow
 from backend.services import outbox
 from backend.services.errors import InviteError, NotFound, ValidationFailed
+from backend.untrusted import without_nul
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +44,7 @@ async def get_or_create_person(
     language: str | None = None,
 ) -> Person:
     """The person behind a Telegram user, created as a resident on first contact (commits)."""
+    display_name = without_nul(display_name)
     person = await get_person_by_telegram_id(session=session, telegram_id=telegram_id)
     if person is not None:
         if display_name and person.display_name != display_name[:128]:

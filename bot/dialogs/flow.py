@@ -26,7 +26,8 @@ from aiogram.types import (
 from backend.county import County
 from backend.models import Person
 from backend.services import intake
-from bot.callbacks import Flow, parse_int
+from backend.untrusted import parse_int
+from bot.callbacks import Flow
 from bot.dialogs.states import GridSG, ReportSG
 from bot.texts import LANGUAGES, t
 
