@@ -111,6 +111,14 @@ def _start_notifier(
     return start_notifier(bot, session_factory, settings)
 
 
+def webhook_secret(option: str, settings: Settings) -> str:
+    """``--secret``, else BOT_WEBHOOK_SECRET from the environment or .env ("" when neither)."""
+    if option:
+        return option
+    configured = settings.bot_webhook_secret
+    return configured.get_secret_value() if configured is not None else ""
+
+
 def valid_webhook_secret(secret: str | None) -> bool:
     return bool(secret) and WEBHOOK_SECRET_RE.fullmatch(secret or "") is not None
 
@@ -222,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("webhook needs --url https://your.host/path")
     settings = Settings()
     if args.mode == "webhook":
-        if not args.secret and settings.bot_webhook_secret is not None:
-            args.secret = settings.bot_webhook_secret.get_secret_value()
+        args.secret = webhook_secret(args.secret, settings)
         if not valid_webhook_secret(args.secret):
             print(WEBHOOK_NEEDS_SECRET, file=sys.stderr)
             return 2
