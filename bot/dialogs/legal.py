@@ -41,7 +41,8 @@ from backend.county import County
 from backend.models import Person
 from backend.services import legal as legal_service
 from backend.services.errors import DomainError
-from bot.callbacks import MenuAction, parse_id
+from backend.untrusted import MAX_ROW_ID, parse_int
+from bot.callbacks import MenuAction
 from bot.dialogs.states import LegalSG
 from bot.texts import t
 from knowledge_base import Entry, Hit
@@ -331,7 +332,8 @@ def _callback_message(callback: CallbackQuery) -> Message | None:
 
 
 def _parse_id(arg: str) -> int | None:
-    return parse_id(arg)
+    """A log id or a list index (0 included) from callback data; None when forged."""
+    return parse_int(arg, low=0, high=MAX_ROW_ID)
 
 
 # -- the router ------------------------------------------------------------------------
