@@ -34,7 +34,8 @@ log = logging.getLogger("bot")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 NEEDS_TOKEN = "此模式需要 BOT_TOKEN。 This mode needs BOT_TOKEN."
 
-# Telegram's rule for setWebhook's secret_token: 1-256 characters, A-Z a-z 0-9 _ and -.
+# setWebhook's secret_token: A-Z a-z 0-9 _ and - (Telegram allows 1-256 characters; at least 16
+# here, so it cannot be guessed).
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 WEBHOOK_NEEDS_SECRET = (
     "webhook 模式必须设置 BOT_WEBHOOK_SECRET（16–256 个字母、数字、_ 或 -），"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select, update
 
 from backend.county import County
@@ -261,7 +261,7 @@ def _check_usable(invite: Invite, person: Person, now: datetime) -> None:
         )
 
 
-def _free_for(person: Person, now: datetime) -> Any:
+def _free_for(person: Person, now: datetime) -> ColumnElement[bool]:
     """SQL twin of the checks above: unused, not revoked, not reserved by someone else."""
     return and_(
         col(Invite.used_at).is_(None),
@@ -275,7 +275,9 @@ def _free_for(person: Person, now: datetime) -> Any:
     )
 
 
-async def _why_not(session: AsyncSession, invite: Invite, person: Person, now: datetime) -> None:
+async def _why_not(
+    session: AsyncSession, invite: Invite, person: Person, now: datetime
+) -> NoReturn:
     """After a lost conditional UPDATE: raise the reason (someone else was quicker)."""
     await session.commit()  # nothing was written; a rollback would expire the caller's objects
     await session.refresh(invite)
