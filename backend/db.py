@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
+from backend.untrusted import without_nul
 
 
 def is_sqlite(url: str) -> bool:
@@ -39,8 +40,23 @@ def _keep_rows_out_of_logs() -> None:
             logger.addFilter(WithoutRowData())
 
 
+def _strip_nul_from_parameters(engine: AsyncEngine) -> None:
+    """The one place NUL is removed: every statement's parameters, on both databases."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _strip(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        return statement, without_nul(parameters)
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, a busy timeout and its folder created."""
+    """Create the async engine; SQLite gets WAL, a busy timeout and its folder created.
+
+    SQL parameters (names, phone numbers, report texts) are kept out of exception messages,
+    so a logged database error never carries personal data; NUL characters never reach the
+    database (``without_nul``).
+    """
     url = make_url(database_url)
     kwargs.setdefault("hide_parameters", True)
     _keep_rows_out_of_logs()
@@ -60,9 +76,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        _strip_nul_from_parameters(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _strip_nul_from_parameters(engine)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

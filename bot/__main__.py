@@ -6,7 +6,9 @@
 - ``python -m bot notifier`` — only deliver notifications (for a separate process).
 - ``python -m bot webhook --url https://HOST/tg --port 8081`` — receive updates by webhook; run
   several of these behind a load balancer with ``REDIS_URL`` set (shared FSM state, per-user
-  locks and duplicate guard) and one ``python -m bot notifier``.
+  locks and duplicate guard) and one ``python -m bot notifier``. It refuses to start without
+  ``BOT_WEBHOOK_SECRET`` (or ``--secret``): the secret is registered with setWebhook and every
+  POST without it is refused, so reaching the port is not enough to act as a user.
 
 An empty database (the embedded SQLite under ./data/ on a fresh machine) is initialised first,
 exactly as ``python -m backend init`` does.
@@ -18,7 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
+import re
 import sys
 from typing import Any
 
@@ -31,6 +33,17 @@ log = logging.getLogger("bot")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 NEEDS_TOKEN = "此模式需要 BOT_TOKEN。 This mode needs BOT_TOKEN."
+
+# setWebhook's secret_token: A-Z a-z 0-9 _ and - (Telegram allows 1-256 characters; at least 16
+# here, so it cannot be guessed).
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
+WEBHOOK_NEEDS_SECRET = (
+    "webhook 模式必须设置 BOT_WEBHOOK_SECRET（16–256 个字母、数字、_ 或 -），"
+    "否则任何能访问该端口的人都能冒充用户。可用以下命令生成：\n"
+    '  python -c "import secrets; print(secrets.token_urlsafe(32))"\n'
+    "Webhook mode needs BOT_WEBHOOK_SECRET (16-256 characters: letters, digits, _ or -); "
+    "without it anyone who reaches the port could act as any user."
+)
 
 OFFLINE_NOTICE = (
     "未设置 BOT_TOKEN，现在以离线控制台模式运行（可在 Telegram 里找 @BotFather 创建机器人、"
@@ -103,14 +116,33 @@ def _start_notifier(
     return start_notifier(bot, session_factory, settings)
 
 
+def webhook_secret(option: str, settings: Settings) -> str:
+    """``--secret``, else BOT_WEBHOOK_SECRET from the environment or .env ("" when neither)."""
+    if option:
+        return option
+    configured = settings.bot_webhook_secret
+    return configured.get_secret_value() if configured is not None else ""
+
+
+def valid_webhook_secret(secret: str | None) -> bool:
+    return bool(secret) and WEBHOOK_SECRET_RE.fullmatch(secret or "") is not None
+
+
 def build_webhook_app(
-    dp: Any, bot: Any, *, path: str, secret: str | None, session_factory: Any, concurrency: int
+    dp: Any, bot: Any, *, path: str, secret: str, session_factory: Any, concurrency: int
 ) -> Any:
-    """The aiohttp application that stores each webhook update in the inbox, then handles it."""
+    """The aiohttp application that stores each webhook update in the inbox, then handles it.
+
+    Only POSTs carrying ``secret`` in ``X-Telegram-Bot-Api-Secret-Token`` reach the dispatcher
+    (others get 401); an app without a valid secret is never built.
+    """
     from aiogram.webhook.aiohttp_server import setup_application
     from aiohttp import web
 
     from bot.inbox import InboxRequestHandler
+
+    if not valid_webhook_secret(secret):
+        raise ValueError(WEBHOOK_NEEDS_SECRET)
 
     app = web.Application()
     handler = InboxRequestHandler(
@@ -126,6 +158,16 @@ def build_webhook_app(
     return app
 
 
+async def register_webhook(bot: Any, dp: Any, *, url: str, secret: str) -> None:
+    """setWebhook with the secret: Telegram then sends it back with every update."""
+    await bot.set_webhook(
+        url,
+        secret_token=secret,
+        allowed_updates=dp.resolve_used_update_types(),
+        drop_pending_updates=False,
+    )
+
+
 async def run_webhook(settings: Settings, args: argparse.Namespace) -> None:
     from aiogram import Bot
     from aiohttp import web
@@ -139,15 +181,10 @@ async def run_webhook(settings: Settings, args: argparse.Namespace) -> None:
     bot = create_bot(settings)
     dp = create_dispatcher(settings, session_factory=session_factory)
     path = "/" + args.url.split("://", 1)[-1].partition("/")[2].strip("/")
-    secret = args.secret or None
+    secret = args.secret
 
     async def on_startup(bot: Bot) -> None:
-        await bot.set_webhook(
-            args.url,
-            secret_token=secret,
-            allowed_updates=dp.resolve_used_update_types(),
-            drop_pending_updates=False,
-        )
+        await register_webhook(bot, dp, url=args.url, secret=secret)
         await set_default_commands(bot)
 
     dp.startup.register(on_startup)
@@ -210,13 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081, help="webhook: listen port")
     parser.add_argument(
         "--secret",
-        default=os.environ.get("BOT_WEBHOOK_SECRET", ""),
-        help="webhook: secret token Telegram sends back (default: $BOT_WEBHOOK_SECRET)",
+        default="",
+        help="webhook: secret token Telegram sends back, required (default: BOT_WEBHOOK_SECRET)",
     )
     args = parser.parse_args(argv)
     if args.mode == "webhook" and not args.url:
         parser.error("webhook needs --url https://your.host/path")
     settings = Settings()
+    if args.mode == "webhook":
+        args.secret = webhook_secret(args.secret, settings)
+        if not valid_webhook_secret(args.secret):
+            print(WEBHOOK_NEEDS_SECRET, file=sys.stderr)
+            return 2
     mode = args.mode
     if mode == "run" and settings.bot_token is None:
         print(OFFLINE_NOTICE, flush=True)

@@ -52,7 +52,12 @@ class Person(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A one-time registration code that gives its user a role in a unit."""
+    """A one-time registration code that gives its user a role in a unit.
+
+    Used once, whatever happens (``used_at``). A person who already holds another role must
+    confirm the change: meanwhile the code is reserved for them (``reserved_by_id``) and nobody
+    else can use it.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=32)
@@ -64,3 +69,5 @@ class Invite(SQLModel, table=True):
     used_by_id: int | None = Field(default=None, foreign_key="person.id")
     used_at: datetime | None = Field(default=None, sa_column=tz_column())
     revoked: bool = Field(default=False)
+    reserved_by_id: int | None = Field(default=None, foreign_key="person.id")
+    reserved_at: datetime | None = Field(default=None, sa_column=tz_column())

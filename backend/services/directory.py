@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select, update
 
 from backend.county import County
 from backend.models import Invite, Person, Role, Unit
 from backend.models.base import utcnow
+from backend.services import outbox
 from backend.services.errors import InviteError, NotFound, ValidationFailed
+from backend.untrusted import without_nul
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +28,8 @@ LANGUAGES = ("zh", "en")
 # No 0/O/1/I/L: codes are read aloud and typed from paper.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_LENGTH = 10
+# How long a pending role change holds its invite; after that another person may use it.
+RESERVATION = timedelta(minutes=30)
 
 
 async def get_person_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Person | None:
@@ -38,6 +44,7 @@ async def get_or_create_person(
     language: str | None = None,
 ) -> Person:
     """The person behind a Telegram user, created as a resident on first contact (commits)."""
+    display_name = without_nul(display_name)
     person = await get_person_by_telegram_id(session=session, telegram_id=telegram_id)
     if person is not None:
         if display_name and person.display_name != display_name[:128]:
@@ -197,7 +204,8 @@ async def get_invite(*, session: AsyncSession, code: str) -> Invite:
 async def revoke_invite(
     *, session: AsyncSession, code: str, actor: Person | None = None
 ) -> Invite:
-    """Withdraw an unused invite (commits)."""
+    """Withdraw an unused invite (commits); a pending role change on it can no longer be
+    confirmed."""
     invite = await get_invite(session=session, code=code)
     if invite.used_at is not None:
         raise InviteError("该邀请码已被使用，无法撤销。", code="invite_used")
@@ -207,26 +215,90 @@ async def revoke_invite(
     return invite
 
 
-async def redeem_invite(
-    *, session: AsyncSession, person: Person, code: str, now: datetime | None = None
-) -> Person:
-    """Give the person the invite's role and unit; the code then stops working (commits)."""
-    now = now or utcnow()
-    invite = await get_invite(session=session, code=code)
+@dataclass(frozen=True)
+class Redemption:
+    """What presenting an invite did.
+
+    ``pending``: the person holds another role or unit; the invite is reserved for them (nobody
+    else can use it) until they confirm the change (``confirm_invite``) or cancel it
+    (``cancel_invite``, the invite stays valid). Otherwise the invite is used up.
+    """
+
+    person: Person
+    invite: Invite
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A group bound as a unit's desk: the unit, and the desk changes it caused."""
+
+    unit: Unit
+    moved_from_chat: int | None = None  # the unit's previous group (told it lost the desk)
+    displaced: Unit | None = None  # the unit whose desk this group was until now
+
+
+def _reservation_open(invite: Invite, person: Person, now: datetime) -> bool:
+    """True when the invite is free for this person (not held by someone else's pending change)."""
+    return (
+        invite.reserved_by_id is None
+        or invite.reserved_by_id == person.id
+        or invite.reserved_at is None
+        or invite.reserved_at <= now - RESERVATION
+    )
+
+
+def _check_usable(invite: Invite, person: Person, now: datetime) -> None:
     if invite.revoked:
         raise InviteError("该邀请码已被撤销，请向管理员重新索取。", code="invite_revoked")
+    if invite.used_at is not None:
+        raise InviteError("该邀请码已被使用，请向管理员重新索取。", code="invite_used")
     if invite.expires_at is not None and invite.expires_at <= now:
         raise InviteError("该邀请码已过期，请向管理员重新索取。", code="invite_expired")
-    # Single use even under concurrency: only one conditional UPDATE can mark it used.
+    if not _reservation_open(invite, person, now):
+        raise InviteError(
+            "该邀请码正由他人确认使用中，请向管理员重新索取。", code="invite_reserved"
+        )
+
+
+def _free_for(person: Person, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of the checks above: unused, not revoked, not reserved by someone else."""
+    return and_(
+        col(Invite.used_at).is_(None),
+        ~col(Invite.revoked),
+        or_(
+            col(Invite.reserved_by_id).is_(None),
+            col(Invite.reserved_by_id) == person.id,
+            col(Invite.reserved_at).is_(None),
+            col(Invite.reserved_at) <= now - RESERVATION,
+        ),
+    )
+
+
+async def _why_not(
+    session: AsyncSession, invite: Invite, person: Person, now: datetime
+) -> NoReturn:
+    """After a lost conditional UPDATE: raise the reason (someone else was quicker)."""
+    await session.commit()  # nothing was written; a rollback would expire the caller's objects
+    await session.refresh(invite)
+    _check_usable(invite, person, now)
+    raise InviteError("该邀请码已被使用，请向管理员重新索取。", code="invite_used")
+
+
+async def _use(session: AsyncSession, invite: Invite, person: Person, now: datetime) -> None:
+    """Mark the invite used by the person (caller's transaction). Single use even under
+    concurrency: only one conditional UPDATE can win, like 签收."""
     claimed = await session.exec(
         update(Invite)
-        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None), ~col(Invite.revoked))
+        .where(col(Invite.id) == invite.id, _free_for(person, now))
         .values(used_at=now, used_by_id=person.id)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        await session.commit()  # nothing was written; a rollback would expire the caller's objects
-        raise InviteError("该邀请码已被使用，请向管理员重新索取。", code="invite_used")
+        await _why_not(session, invite, person, now)
+
+
+async def _apply_role(session: AsyncSession, person: Person, invite: Invite) -> None:
     person.role = invite.role
     person.unit_id = invite.unit_id
     if invite.unit_id is not None:
@@ -234,9 +306,97 @@ async def redeem_invite(
         if unit is not None and unit.township:
             person.township = unit.township
     session.add(person)
+
+
+def _changes_role(person: Person, invite: Invite) -> bool:
+    """A registered person (not a resident) would get another role or unit."""
+    return person.role != Role.resident and (person.role, person.unit_id) != (
+        invite.role,
+        invite.unit_id,
+    )
+
+
+async def redeem_invite(
+    *, session: AsyncSession, person: Person, code: str, now: datetime | None = None
+) -> Redemption:
+    """``/start <invite>``: give the person the invite's role and unit (commits).
+
+    The invite is used up in every outcome but one: a person who already holds another role or
+    unit gets a pending change (the invite reserved for them) to confirm or cancel. A person who
+    already holds exactly that role uses it up too, so a shared code never stays valid.
+    """
+    now = now or utcnow()
+    invite = await get_invite(session=session, code=code)
+    _check_usable(invite, person, now)
+    if _changes_role(person, invite):
+        reserved = await session.exec(
+            update(Invite)
+            .where(col(Invite.id) == invite.id, _free_for(person, now))
+            .values(reserved_by_id=person.id, reserved_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if reserved.rowcount != 1:
+            await _why_not(session, invite, person, now)
+        await session.commit()
+        await session.refresh(invite)
+        return Redemption(person, invite, pending=True)
+    await _use(session, invite, person, now)
+    await _apply_role(session, person, invite)
     await session.commit()
     await session.refresh(invite)
+    return Redemption(person, invite)
+
+
+async def get_reserved_invite(*, session: AsyncSession, person: Person, invite_id: int) -> Invite:
+    """The invite this person's pending role change is about (refused for anyone else)."""
+    invite = await session.get(Invite, invite_id, populate_existing=True)
+    if invite is None or invite.reserved_by_id != person.id:
+        raise InviteError("这个确认按钮已失效，请重新发送邀请码。", code="invite_not_reserved")
+    return invite
+
+
+async def confirm_invite(
+    *, session: AsyncSession, person: Person, invite_id: int, now: datetime | None = None
+) -> Person:
+    """The person confirmed the role change of their reserved invite: use it up, apply it
+    (commits)."""
+    now = now or utcnow()
+    invite = await get_reserved_invite(session=session, person=person, invite_id=invite_id)
+    _check_usable(invite, person, now)
+    claimed = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.reserved_by_id) == person.id,
+            col(Invite.used_at).is_(None),
+            ~col(Invite.revoked),
+        )
+        .values(used_at=now, used_by_id=person.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        await _why_not(session, invite, person, now)
+    await _apply_role(session, person, invite)
+    await session.commit()
     return person
+
+
+async def cancel_invite(*, session: AsyncSession, person: Person, invite_id: int) -> Invite:
+    """The person declined the role change: the reservation ends, the invite is not used up."""
+    invite = await get_reserved_invite(session=session, person=person, invite_id=invite_id)
+    await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.reserved_by_id) == person.id,
+            col(Invite.used_at).is_(None),
+        )
+        .values(reserved_by_id=None, reserved_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(invite)
+    return invite
 
 
 async def bind_group(
@@ -247,10 +407,14 @@ async def bind_group(
     chat_id: int,
     chat_title: str,
     now: datetime | None = None,
-) -> Unit:
+) -> Binding:
     """``/bind <invite>`` in a group: the group becomes the unit's desk (commits).
 
-    The invite is redeemed for the person unless they already belong to that unit with that role.
+    Every bind uses up a fresh invite (moving a desk or taking over another unit's group
+    included). A resident sender is registered with the invite's role; a member of the unit or
+    a center role only binds; anyone else is refused and the invite stays unused (a role change
+    is confirmed in the private chat with ``/start <invite>``). The unit's previous group is
+    told it lost the desk, and the center is told when a unit lost its group to another unit.
     """
     now = now or utcnow()
     invite = await get_invite(session=session, code=code)
@@ -258,21 +422,56 @@ async def bind_group(
         raise InviteError(
             "只有单位工作人员或调度员的邀请码可以绑定工作群。", code="invite_cannot_bind"
         )
-    already_member = person.unit_id == invite.unit_id and person.role == invite.role
-    if not already_member:
-        await redeem_invite(session=session, person=person, code=code, now=now)
-    elif invite.revoked or (invite.expires_at is not None and invite.expires_at <= now):
-        raise InviteError(code="invite_expired")
+    _check_usable(invite, person, now)
+    registers = person.role == Role.resident
+    if not registers and person.unit_id != invite.unit_id and person.role not in CENTER_ROLES:
+        raise InviteError(
+            "您已登记为其他单位或身份，不能用这个邀请码绑定工作群（邀请码未被使用）。"
+            "如需变更身份，请在与机器人的私聊中发送 /start 邀请码并确认。",
+            code="invite_other_role",
+        )
     unit = await get_unit_by_id(session=session, unit_id=invite.unit_id)
-    # A chat is the desk of one unit only: unbind it elsewhere first.
-    await session.exec(
-        update(Unit)
-        .where(col(Unit.chat_id) == chat_id, col(Unit.id) != unit.id)
-        .values(chat_id=None, chat_title=None, bound_at=None)
-    )
+    await _use(session, invite, person, now)
+    if registers:
+        await _apply_role(session, person, invite)
+    displaced = (
+        await session.exec(select(Unit).where(Unit.chat_id == chat_id, Unit.id != unit.id))
+    ).first()
+    moved_from = unit.chat_id if unit.chat_id not in (None, chat_id) else None
+    title = chat_title[:128]
+    if moved_from is not None:
+        await outbox.enqueue(
+            session=session,
+            kind=outbox.NoticeKind.desk_changed,
+            case_id=None,
+            payload={"event": "moved", "unit": unit.name, "title": title},
+            dedupe_key=f"desk:{unit.id}:{moved_from}:{now.isoformat()}",
+            chat_id=moved_from,
+            now=now,
+        )
+    if displaced is not None:
+        displaced.chat_id, displaced.chat_title, displaced.bound_at = None, None, None
+        session.add(displaced)
+        center = (await session.exec(select(Unit).where(Unit.code == "center"))).first()
+        if center is not None and center.chat_id not in (None, chat_id):
+            await outbox.enqueue(
+                session=session,
+                kind=outbox.NoticeKind.desk_changed,
+                case_id=None,
+                payload={
+                    "event": "taken",
+                    "unit": unit.name,
+                    "previous": displaced.name,
+                    "title": title,
+                },
+                dedupe_key=f"desk-taken:{displaced.id}:{chat_id}:{now.isoformat()}",
+                chat_id=center.chat_id,
+                now=now,
+            )
+        await session.flush()  # the chat is free before it is given to the unit
     unit.chat_id = chat_id
-    unit.chat_title = chat_title[:128]
+    unit.chat_title = title
     unit.bound_at = now
     session.add(unit)
     await session.commit()
-    return unit
+    return Binding(unit, moved_from_chat=moved_from, displaced=displaced)

@@ -215,6 +215,19 @@ def _clean(value: str | None, limit: int) -> str | None:
     return value[:limit] or None
 
 
+def grid_only_fields(draft: ReportDraft) -> list[str]:
+    """The fields of a draft only a grid worker may set (the caller's role is checked here,
+    not only in the bot: a forged button or another channel must not set a risk level)."""
+    values = {
+        "on_behalf": draft.on_behalf,
+        "grid_task_code": draft.grid_task_code,
+        "grid_resolved": draft.grid_resolved,
+        "grid_action_text": draft.grid_action_text,
+        "risk_override": draft.risk_override,
+    }
+    return [name for name, value in values.items() if value]
+
+
 async def submit_report(
     *, session: AsyncSession, reporter: Person, draft: ReportDraft, now: datetime | None = None
 ) -> Case:
@@ -224,8 +237,11 @@ async def submit_report(
     text = (draft.text or "").strip()
     if not text:
         raise ValidationFailed("请描述您要反映的问题。", code="text_required")
-    if (draft.on_behalf or draft.grid_resolved) and reporter.role != Role.grid_worker:
-        raise NotAllowed("只有网格员可以代为上报或登记就地化解。", code="grid_only")
+    if reporter.role != Role.grid_worker and grid_only_fields(draft):
+        raise NotAllowed(
+            "只有网格员可以代村民上报、评定风险等级、填写网格任务或登记就地化解。",
+            code="grid_only",
+        )
     if draft.grid_resolved and not (draft.grid_action_text or "").strip():
         raise ValidationFailed("请填写就地化解的处理情况。", code="grid_action_required")
     if draft.township and draft.township not in county.township_data:

@@ -45,6 +45,7 @@ class NoticeKind(StrEnum):
     staff_notice = "staff_notice"
     digest = "digest"
     card_update = "card_update"
+    desk_changed = "desk_changed"  # a unit's group desk moved or was taken over (no case)
 
 
 async def enqueue(
@@ -56,12 +57,20 @@ async def enqueue(
     dedupe_key: str,
     person: Person | None = None,
     unit: Unit | None = None,
+    chat_id: int | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add a notice to the caller's transaction (no commit); a repeated dedupe key is ignored."""
-    if person is None and unit is None:
-        raise ValueError("an outbox message needs a person or a unit as recipient")
-    chat_id = person.telegram_id if person is not None else unit.chat_id if unit else None
+    """Add a notice to the caller's transaction (no commit); a repeated dedupe key is ignored.
+
+    The recipient is a person, a unit (its group at delivery time) or a fixed ``chat_id`` (a
+    group that is no longer any unit's desk).
+    """
+    if person is None and unit is None and chat_id is None:
+        raise ValueError("an outbox message needs a person, a unit or a chat as recipient")
+    if person is not None:
+        chat_id = person.telegram_id
+    elif unit is not None:
+        chat_id = unit.chat_id
     body = dict(payload)
     if case_id is not None:
         body.setdefault("case_id", case_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +22,13 @@ from backend.web.deps import LoginRequired, WebState
 from backend.web.render import error_page, make_templates
 from backend.web.routes import admin, auth, board, cases, open311, search, stats
 
+log = logging.getLogger(__name__)
+
 STATIC_DIR = Path(__file__).parent / "static"
+SERVER_ERROR_PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
+    "<p>抱歉，系统出了点问题，请稍后再试。</p></html>"
+)
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -58,6 +66,27 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, board, cases, search, stats, admin, open311):
         app.include_router(module.create_router())
+
+    @app.middleware("http")
+    async def _log_failures_without_data(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """An unexpected error: log its type and frames only (its message may hold SQL values
+        or personal data), and answer a plain 500 page."""
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "%s %s failed: %s\n%s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                frames,
+            )
+            if request.url.path.startswith("/open311/"):
+                return JSONResponse([{"code": 500, "description": "服务器内部错误。"}], 500)
+            return HTMLResponse(SERVER_ERROR_PAGE, status_code=500)
 
     @app.middleware("http")
     async def _security_headers(

@@ -14,8 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.config import Settings
 from backend.county import County
 from backend.services import web_auth
-from backend.services.errors import NotAllowed
+from backend.services.errors import NotAllowed, ValidationFailed
 from backend.services.web_auth import WebUser
+from backend.untrusted import MAX_ROW_ID, parse_int
 
 SESSION_COOKIE = "zzt_session"
 
@@ -40,6 +41,21 @@ def get_state(request: Request) -> WebState:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with get_state(request).session_factory() as session:
         yield session
+
+
+def query_int(
+    value: str | None, *, label: str, low: int = 1, high: int = MAX_ROW_ID
+) -> int | None:
+    """A number from a query string or form field (row ids by default): None when blank, a
+    clear refusal when it is not a whole number within ``low..high`` (never a database error)."""
+    if not (value or "").strip():
+        return None
+    number = parse_int(value, low=low, high=high)
+    if number is None:
+        raise ValidationFailed(
+            f"参数“{label}”无效：应为 {low}–{high} 之间的整数。", code="bad_parameter"
+        )
+    return number
 
 
 State = Annotated[WebState, Depends(get_state)]

@@ -26,6 +26,7 @@ from aiogram.types import (
 from backend.county import County
 from backend.models import Person
 from backend.services import intake
+from backend.untrusted import parse_int
 from bot.callbacks import Flow
 from bot.dialogs.states import GridSG, ReportSG
 from bot.texts import LANGUAGES, t
@@ -59,6 +60,7 @@ STATE_STEP = {
 }
 EXCERPT_CHARS = 300
 PAGE_SIZE = 8
+MAX_PAGES = 10_000
 
 
 # -- labels of reply-keyboard buttons ---------------------------------------------------------
@@ -148,12 +150,14 @@ def paged(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def parse_page(arg: str) -> int:
+    """A page number from callback data (0 when forged; ``paged`` clamps it to the last page)."""
+    return parse_int(arg, low=0, high=MAX_PAGES) or 0
+
+
 def parse_index(arg: str, size: int) -> int | None:
     """A list index from callback data, or None when it is forged or out of range."""
-    if not arg.isdigit():
-        return None
-    index = int(arg)
-    return index if 0 <= index < size else None
+    return parse_int(arg, low=0, high=size - 1)
 
 
 # -- the draft ---------------------------------------------------------------------------------

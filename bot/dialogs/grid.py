@@ -28,6 +28,7 @@ from bot.dialogs.flow import (
     next_step,
     paged,
     parse_index,
+    parse_page,
     reply_keyboard,
 )
 from bot.dialogs.report import PHONE_RE
@@ -46,9 +47,20 @@ RISK_LABELS = {
 }
 
 
-async def start_grid_report(message: Message, state: FSMContext, *, lang: str) -> None:
+def is_grid_worker(person: Person | None) -> bool:
+    return person is not None and person.role == Role.grid_worker
+
+
+async def start_grid_report(
+    message: Message, state: FSMContext, *, lang: str, person: Person | None
+) -> None:
+    """The one way into the grid-worker flow: only a grid worker gets in (a forged
+    ``restart:grid`` or ``m:grid`` button from anyone else is refused, nothing changes)."""
     from backend.services import runtime
 
+    if not is_grid_worker(person):
+        await message.answer(t("grid.not_grid_worker", lang), reply_markup=main_menu(lang, person))
+        return
     await state.set_data(new_draft(GRID))
     await message.answer(t("grid.intro", lang))
     await steps.enter(
@@ -57,12 +69,12 @@ async def start_grid_report(message: Message, state: FSMContext, *, lang: str) -
 
 
 async def _begin(message: Message, state: FSMContext, person: Person, lang: str) -> None:
-    if person.role != Role.grid_worker:
+    if not is_grid_worker(person):
         await message.answer(t("grid.not_grid_worker", lang), reply_markup=main_menu(lang, person))
         return
     from bot.dialogs.report import begin_report
 
-    await begin_report(message, state, lang=lang, mode=GRID)
+    await begin_report(message, state, lang=lang, mode=GRID, person=person)
 
 
 async def on_menu_grid(query: CallbackQuery, state: FSMContext, person: Person, lang: str) -> None:
@@ -119,7 +131,7 @@ async def on_task_page(
     message = await answer_query(query)
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
-        page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+        page = parse_page(callback_data.arg)
         await _show_tasks(message, state, lang, page)
 
 

@@ -41,6 +41,7 @@ from backend.county import County
 from backend.models import Person
 from backend.services import legal as legal_service
 from backend.services.errors import DomainError
+from backend.untrusted import MAX_ROW_ID, parse_int
 from bot.callbacks import MenuAction
 from bot.dialogs.states import LegalSG
 from bot.texts import t
@@ -329,7 +330,8 @@ def _callback_message(callback: CallbackQuery) -> Message | None:
 
 
 def _parse_id(arg: str) -> int | None:
-    return int(arg) if arg.isdigit() and len(arg) < 12 else None
+    """A log id or a list index (0 included) from callback data; None when forged."""
+    return parse_int(arg, low=0, high=MAX_ROW_ID)
 
 
 # -- the router ------------------------------------------------------------------------

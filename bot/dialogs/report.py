@@ -45,6 +45,7 @@ from bot.dialogs.flow import (
     new_draft,
     next_step,
     parse_index,
+    parse_page,
     previous_step,
     reply_keyboard,
     step_of,
@@ -154,7 +155,9 @@ async def offer_parked_draft(
     return True
 
 
-async def begin_report(message: Message, state: FSMContext, *, lang: str, mode: str) -> None:
+async def begin_report(
+    message: Message, state: FSMContext, *, lang: str, mode: str, person: Person | None = None
+) -> None:
     data = await state.get_data()
     current = await state.get_state()
     in_flow = current is not None or bool(data.get("parked_state"))
@@ -164,7 +167,7 @@ async def begin_report(message: Message, state: FSMContext, *, lang: str, mode: 
     if mode == GRID:
         from bot.dialogs.grid import start_grid_report
 
-        await start_grid_report(message, state, lang=lang)
+        await start_grid_report(message, state, lang=lang, person=person)
         return
     await start_report(message, state, lang=lang)
 
@@ -217,7 +220,7 @@ async def on_resume(
 
 
 async def on_restart(
-    query: CallbackQuery, callback_data: Flow, state: FSMContext, lang: str
+    query: CallbackQuery, callback_data: Flow, state: FSMContext, person: Person, lang: str
 ) -> None:
     message = await answer_query(query)
     if message is None:
@@ -225,7 +228,11 @@ async def on_restart(
     await message.edit_reply_markup(reply_markup=None)
     await state.clear()
     await begin_report(
-        message, state, lang=lang, mode=GRID if callback_data.arg == GRID else RESIDENT
+        message,
+        state,
+        lang=lang,
+        mode=GRID if callback_data.arg == GRID else RESIDENT,
+        person=person,
     )
 
 
@@ -537,7 +544,7 @@ async def on_village_page(
     query: CallbackQuery, callback_data: Flow, state: FSMContext, lang: str, county: County
 ) -> None:
     message = await answer_query(query)
-    page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+    page = parse_page(callback_data.arg)
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
         await steps.show_villages(message, state, lang=lang, county=county, page=page)
@@ -692,7 +699,7 @@ async def on_categories(
     if not catalog.categories():
         await message.answer(t("report.no_categories", lang))
         return
-    page = int(callback_data.arg) if callback_data.arg.isdigit() else 0
+    page = parse_page(callback_data.arg)
     if callback_data.action == "category_page":
         await message.edit_reply_markup(reply_markup=None)
     await steps.show_categories(message, state, lang=lang, page=page)

@@ -17,7 +17,7 @@ from backend.models import OutboxMessage, Person, Unit
 from backend.services import workflow
 from backend.services.errors import DomainError, InvalidTransition, NotFound
 from backend.services.outbox import NoticeKind
-from bot.callbacks import CaseAction
+from bot.callbacks import CaseAction, parse_id
 from bot.handlers.desk import (
     edit_note,
     load_case,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 async def _unit_from_arg(session: AsyncSession, arg: str) -> Unit:
     try:
-        unit = await session.get(Unit, int(arg))
+        unit = await session.get(Unit, parse_id(arg) or 0)
     except ValueError:
         unit = None
     if unit is None or unit.code == "center":
@@ -231,7 +231,7 @@ async def on_joint_approve(
     """吹哨: the request's units come from the stored request, never from the button."""
     try:
         dispatcher = require_center(person, dispatch=True)
-        request = await session.get(OutboxMessage, int(callback_data.arg or 0))
+        request = await session.get(OutboxMessage, parse_id(callback_data.arg) or 0)
         if (
             request is None
             or request.kind != NoticeKind.joint_request

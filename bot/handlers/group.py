@@ -1,4 +1,7 @@
-"""``/bind <invite>`` in a Telegram group: the group becomes a unit's desk (cards go there)."""
+"""``/bind <invite>`` in a Telegram group: the group becomes a unit's desk (cards go there).
+
+Every bind uses up a fresh invite; a group that loses a desk is told (directory.bind_group).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ async def on_bind(
         await message.reply(t("staff.bind.usage", lang))
         return
     try:
-        unit = await directory.bind_group(
+        binding = await directory.bind_group(
             session=session,
             person=person,
             code=code,
@@ -44,8 +47,15 @@ async def on_bind(
     except DomainError as exc:
         await message.reply(t("staff.bind.failed", lang, reason=exc.message))
         return
+    unit = binding.unit
     log.info("group bound to unit %s", unit.code)
-    await message.reply(t("staff.bind.done", lang, unit=unit.name))
+    if binding.displaced is not None:
+        text = t("staff.bind.replaced", lang, unit=unit.name, previous=binding.displaced.name)
+    elif binding.moved_from_chat is not None:
+        text = t("staff.bind.moved", lang, unit=unit.name)
+    else:
+        text = t("staff.bind.done", lang, unit=unit.name)
+    await message.reply(text)
 
 
 async def on_bind_private(message: Message, lang: str) -> None:

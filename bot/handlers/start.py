@@ -20,10 +20,10 @@ from aiogram.types import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Person, Role, Unit
+from backend.models import Invite, Person, Role, Unit
 from backend.services import directory
 from backend.services.errors import DomainError
-from bot.callbacks import MenuAction, SetLanguage
+from bot.callbacks import InviteChoice, MenuAction, SetLanguage
 from bot.dialogs.widgets import main_menu
 from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
 from bot.texts import LANGUAGES, t
@@ -134,13 +134,22 @@ async def on_start_invite(
         return
     await state.clear()
     try:
-        person = await directory.redeem_invite(
+        redemption = await directory.redeem_invite(
             session=session, person=person, code=command.args or ""
         )
     except DomainError as exc:
         await message.answer(t("common.invite_failed", lang, reason=exc.message))
         await send_menu(message, person=person, lang=lang, session=session, greet=False)
         return
+    if redemption.pending:
+        await _ask_role_change(message, session, person, redemption.invite, lang)
+        return
+    await _registered(message, bot, session, redemption.person, lang)
+
+
+async def _registered(
+    message: Message, bot: Bot, session: AsyncSession, person: Person, lang: str
+) -> None:
     log.info("person %s registered with role %s", person.id, person.role)
     await message.answer(
         t(
@@ -153,6 +162,69 @@ async def on_start_invite(
     )
     await set_person_commands(bot, person, lang)
     await send_menu(message, person=person, lang=lang, session=session, greet=False)
+
+
+async def _ask_role_change(
+    message: Message, session: AsyncSession, person: Person, invite: Invite, lang: str
+) -> None:
+    """The invite would change a registered person's role or unit: ask before using it."""
+    assert invite.id is not None
+    offered = Person(role=invite.role, unit_id=invite.unit_id)
+    await message.answer(
+        t(
+            "common.invite_confirm",
+            lang,
+            old_role=t("common.role_" + person.role.value, lang),
+            old_unit=await _unit_name(session, person, lang),
+            role=t("common.role_" + invite.role.value, lang),
+            unit=await _unit_name(session, offered, lang),
+            minutes=int(directory.RESERVATION.total_seconds() // 60),
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=t(f"common.btn_invite_{key}", lang),
+                        callback_data=InviteChoice(action=action, invite_id=invite.id).pack(),
+                    )
+                    for key, action in (("confirm", "yes"), ("cancel", "no"))
+                ]
+            ]
+        ),
+    )
+
+
+async def on_invite_choice(
+    query: CallbackQuery,
+    callback_data: InviteChoice,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+) -> None:
+    """确认变更 / 不变更 on a pending role change (only the person it is reserved for)."""
+    try:
+        if callback_data.action == "yes":
+            person = await directory.confirm_invite(
+                session=session, person=person, invite_id=callback_data.invite_id
+            )
+        else:
+            await directory.cancel_invite(
+                session=session, person=person, invite_id=callback_data.invite_id
+            )
+    except DomainError as exc:
+        await query.answer(exc.message[:190], show_alert=True)
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if callback_data.action == "yes":
+        await query.message.edit_reply_markup(reply_markup=None)
+        await _registered(query.message, bot, session, person, lang)
+    else:
+        await query.message.edit_text(t("common.invite_kept", lang))
 
 
 async def on_start(
@@ -287,4 +359,7 @@ def create_router() -> Router:
     router.callback_query.register(on_lang_button, MenuAction.filter(F.action == "lang"))
     router.callback_query.register(on_menu_button, MenuAction.filter(F.action == "menu"))
     router.callback_query.register(on_set_language, SetLanguage.filter())
+    router.callback_query.register(
+        on_invite_choice, InviteChoice.filter(F.action.in_({"yes", "no"}))
+    )
     return router

@@ -133,6 +133,10 @@ async def render_notice(
     payload: dict[str, Any] = message.payload or {}
     if kind == NoticeKind.digest:
         return Rendered(render_digest(payload, lang))
+    if kind == NoticeKind.desk_changed:
+        event = "taken" if payload.get("event") == "taken" else "moved"
+        params = {k: str(payload.get(k) or "") for k in ("unit", "previous", "title")}
+        return Rendered(t(f"notice.desk_{event}", lang, **params))
     case = await _case(session, message)
     assert case.id is not None
     cid = case.id

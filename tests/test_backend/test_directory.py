@@ -20,9 +20,11 @@ async def test_invite_is_single_use(world: World) -> None:
     person = await directory.get_or_create_person(
         session=world.session, telegram_id=555, display_name="小李"
     )
-    person = await directory.redeem_invite(
-        session=world.session, person=person, code=invite.code, now=T0
-    )
+    person = (
+        await directory.redeem_invite(
+            session=world.session, person=person, code=invite.code, now=T0
+        )
+    ).person
     assert (person.role, person.unit_id) == (Role.staff, world.units["police"].id)
     other = await directory.get_or_create_person(session=world.session, telegram_id=556)
     with pytest.raises(InviteError) as err:
@@ -84,22 +86,25 @@ async def test_township_staff_invite_gives_the_township(world: World) -> None:
         session=world.session, role="staff", unit_code="township:密祉镇"
     )
     person = await directory.get_or_create_person(session=world.session, telegram_id=559)
-    person = await directory.redeem_invite(
-        session=world.session, person=person, code=invite.code.lower()
-    )
+    person = (
+        await directory.redeem_invite(
+            session=world.session, person=person, code=invite.code.lower()
+        )
+    ).person
     assert person.township == "密祉镇"
 
 
 async def test_bind_group_makes_the_chat_the_units_desk(world: World) -> None:
     invite = await directory.create_invite(session=world.session, role="staff", unit_code="police")
     person = await directory.get_or_create_person(session=world.session, telegram_id=560)
-    unit = await directory.bind_group(
+    binding = await directory.bind_group(
         session=world.session,
         person=person,
         code=invite.code,
         chat_id=-100123,
         chat_title="公安局工作群",
     )
+    unit = binding.unit
     assert (unit.code, unit.chat_id) == ("police", -100123)
     found = await directory.get_unit_by_chat(session=world.session, chat_id=-100123)
     assert found is not None and found.code == "police"

@@ -128,6 +128,35 @@ async def test_grid_worker_records_a_dispute_resolved_on_the_spot(world: World) 
     assert [e.action for e in events] == ["grid_resolved"]
 
 
+GRID_ONLY_DRAFTS = {
+    "risk_override": {"risk_override": "blue"},
+    "risk_override_red": {"risk_override": "red"},
+    "grid_task_code": {"grid_task_code": "A2"},
+    "on_behalf": {"on_behalf": True, "contact_name": "李四"},
+    "grid_resolved": {"grid_resolved": True, "grid_action_text": "调解了"},
+    "grid_action_text": {"grid_action_text": "调解了"},
+}
+
+
+@pytest.mark.parametrize("fields", GRID_ONLY_DRAFTS.values(), ids=GRID_ONLY_DRAFTS.keys())
+@pytest.mark.parametrize("role", ["resident", "hrss_staff", "dispatcher", "supervisor"])
+async def test_only_a_grid_worker_may_set_grid_fields(
+    world: World, role: str, fields: dict[str, object]
+) -> None:
+    """The service refuses grid-only fields from anyone else, whatever channel calls it."""
+    draft = ReportDraft(text="邻居两家为滴水吵架", township="弥城镇", **fields)  # type: ignore[arg-type]
+    with pytest.raises(NotAllowed) as err:
+        await intake.submit_report(session=world.session, reporter=world[role], draft=draft)
+    assert err.value.code == "grid_only"
+    assert (await world.session.exec(select(Case))).all() == []
+
+
+async def test_a_grid_worker_may_set_the_risk_level(world: World) -> None:
+    draft = ReportDraft(text="邻居两家为滴水吵架", risk_override="orange", grid_task_code="A2")
+    case = await intake.submit_report(session=world.session, reporter=world["grid"], draft=draft)
+    assert (case.risk_level, case.grid_task_code) == ("orange", "A2")
+
+
 async def test_resident_cannot_record_a_grid_resolution(world: World) -> None:
     with pytest.raises(NotAllowed):
         await intake.submit_report(

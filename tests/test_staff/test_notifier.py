@@ -276,6 +276,7 @@ async def test_every_notice_kind_renders(desk: Desk) -> None:
             "satisfaction": 0.9,
         },
         NoticeKind.card_update: {"outbox_id_of_card": 1},
+        NoticeKind.desk_changed: {"event": "taken", "unit": "公安局", "previous": "<b>x</b>"},
     }
     assert set(payloads) == set(NoticeKind)
     from backend.models import OutboxMessage

@@ -35,6 +35,22 @@ async def test_admin_creates_and_revokes_an_invite(
     assert "已撤销" in page.text
 
 
+async def test_an_invite_held_for_a_role_change_shows_as_held(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from backend.services import directory
+
+    await world.login(client, "admin")
+    async with world.factory() as session:
+        invite = await directory.create_invite(session=session, role="staff", unit_code="police")
+        grid = await session.get(type(world.people["grid"]), world.people["grid"].id)
+        assert grid is not None
+        result = await directory.redeem_invite(session=session, person=grid, code=invite.code)
+    assert result.pending
+    page = await client.get("/admin/invites")
+    assert "等待持码人确认变更身份" in page.text
+
+
 async def test_invite_errors_are_shown_not_raised(client: httpx.AsyncClient, world: World) -> None:
     csrf = await world.login(client, "admin")
     await client.post(

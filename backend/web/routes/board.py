@@ -8,9 +8,10 @@ from sqlmodel import select
 
 from backend.models import CaseStatus, RiskLevel, Unit
 from backend.services import dashboard
-from backend.web.deps import CurrentUser, SessionDep, State
+from backend.web.deps import CurrentUser, SessionDep, State, query_int
 from backend.web.render import render
 
+MAX_PAGE = 100_000
 SECTION_TITLES = {
     "new": ("新收（24小时内）", "最近一天收到的全部诉求"),
     "triage": ("待分拨", "分类器没有把握，等待中心人工分拨"),
@@ -21,13 +22,6 @@ SECTION_TITLES = {
     "extension": ("延期待批", "承办单位申请延期，等待审批"),
     "unsatisfied": ("不满意重办", "群众评价不满意，已退回重办"),
 }
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def create_router() -> APIRouter:
@@ -53,13 +47,13 @@ def create_router() -> APIRouter:
     ) -> Response:
         params = request.query_params
         filters = dashboard.QueueFilter(
-            unit_id=_int_or_none(params.get("unit")),
+            unit_id=query_int(params.get("unit"), label="unit"),
             status=params.get("status") or "open",
             category=params.get("category") or None,
             township=params.get("township") or None,
             risk=params.get("risk") or None,
             deadline=params.get("deadline") or None,
-            page=_int_or_none(params.get("page")) or 1,
+            page=query_int(params.get("page"), label="page", high=MAX_PAGE) or 1,
         )
         page = await dashboard.unit_queue(
             session=session, user=user, filters=filters, tz=state.settings.tz

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -85,7 +85,10 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise ValidationFailed(f"{name} 应为 W3C 日期时间格式。") from exc
     if parsed.tzinfo is None:
         raise ValidationFailed(f"{name} 需要带时区。")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)  # 0001-01-01+14:00 has no UTC time: refuse it here
+    except OverflowError as exc:
+        raise ValidationFailed(f"{name} 超出可用的日期范围。") from exc
 
 
 def _float(value: Any, name: str) -> float | None:
