@@ -92,9 +92,16 @@ class DangerMatcher:
         for dampener in model.dampeners:
             for word in dampener.words:
                 dampeners.setdefault(word, []).append(dampener.name)
+        fixed = {c.name for c in model.concepts.values() if not c.negatable}
         self._automaton = _automaton(
             {
-                w: (w, len(w), tuple(concepts.get(w, ())), tuple(dampeners.get(w, ())))
+                w: (
+                    w,
+                    len(w),
+                    tuple(concepts.get(w, ())),
+                    tuple(dampeners.get(w, ())),
+                    w not in dampeners and all(n in fixed for n in concepts.get(w, ())),
+                )
                 for w in concepts.keys() | dampeners.keys()
             }
         )
@@ -124,7 +131,7 @@ class DangerMatcher:
         places: dict[str, list[int]] = {}  # concept → where its words start
         present: dict[str, str] = {}
         guarded = self._guarded
-        for end, (word, size, names, damps) in (
+        for end, (word, size, names, damps, fixed) in (
             self._automaton.iter(text) if self._automaton is not None else ()
         ):
             fresh = any(len(places.get(n, ())) < _MAX_PLACES for n in names) or any(
@@ -135,7 +142,7 @@ class DangerMatcher:
             start = end - size + 1
             if masks and any(s <= start <= e for s, e in masks):
                 continue  # starts inside a look-alike phrase (想死 in 想死你)
-            if negated(text, start):
+            if not fixed and negated(text, start):
                 continue
             for name in damps:
                 present.setdefault(name, word)
@@ -169,7 +176,8 @@ class DangerMatcher:
             if any(s.isdisjoint(keys) for s in slot_sets) or not unless.isdisjoint(keys):
                 continue
             slots = [[c for c in slot if c in concepts] for slot in combo.slots]
-            if len(slots) > 1 and not _close(slots, places, self.model.window):
+            window = combo.within or self.model.window
+            if len(slots) > 1 and not _close(slots, places, window):
                 continue
             evidence: list[str] = []
             for slot in slots:

@@ -207,6 +207,7 @@ class Concept:
     not_after: frozenset[str] = frozenset()  # single characters that must not come right before
     not_before: tuple[str, ...] = ()  # words that must not come right after (找不到 + 工作)
     count_at_least: int = 0  # also present when the text counts this many people (十几个人)
+    negatable: bool = True  # false for things and people: 不认识的菌子 still names a mushroom
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ class Combination:
     department: str | None = None
     leads: str = "never"
     category: str | None = None  # the category used when it leads (animal bite → C6)
+    within: int | None = None  # closer than the model's window (围着…打)
 
     @property
     def label(self) -> str:
@@ -531,8 +533,14 @@ def _load_danger(
             raise ctx.error(name if line_of(name) else raw, f"bad concept name {name!r}")
         entry = ctx.mapping(entry, f"concept {name}", name)
         _check_keys(
-            ctx, entry, ["words", "not_after", "not_before", "count_at_least"], f"concept {name}"
+            ctx,
+            entry,
+            ["words", "not_after", "not_before", "count_at_least", "negatable"],
+            f"concept {name}",
         )
+        negatable = entry.get("negatable", True)
+        if not isinstance(negatable, bool):
+            raise ctx.error(entry, f"concept {name}: negatable must be true or false")
         not_after = ctx.words(entry.get("not_after"), f"{name}.not_after", entry)
         if any(len(c) != 1 for c in not_after):
             raise ctx.error(entry, f"concept {name}: not_after entries must be single characters")
@@ -548,6 +556,7 @@ def _load_danger(
             not_after=frozenset(not_after),
             not_before=tuple(ctx.words(entry.get("not_before"), f"{name}.not_before", entry)),
             count_at_least=count,
+            negatable=negatable,
         )
 
     def concept_list(entry: Any, key: str, what: str) -> tuple[str, ...]:
@@ -564,7 +573,7 @@ def _load_danger(
             raise ctx.error(code if line_of(code) else raw, f"bad combination code {code!r}")
         what = f"combination {code}"
         entry = ctx.mapping(entry, what, code)
-        fields = ["name", "level", "when", "unless", "department", "leads", "category"]
+        fields = ["name", "level", "when", "within", "unless", "department", "leads", "category"]
         _check_keys(ctx, entry, fields, what)
         level = entry.get("level")
         if level not in ("red", "orange"):
@@ -586,6 +595,11 @@ def _load_danger(
             raise ctx.error(entry, f"{what}: leads must be always, red or never")
         if leads != "never" and dept is None:
             raise ctx.error(entry, f"{what}: leads: {leads} needs a department")
+        within = entry.get("within")
+        if within is not None and (
+            not isinstance(within, int) or isinstance(within, bool) or within < 1
+        ):
+            raise ctx.error(entry, f"{what}: within must be a whole number >= 1")
         category = entry.get("category")
         if category is not None and category not in cats:
             raise ctx.error(entry, f"{what}: unknown category {category!r}")
@@ -599,6 +613,7 @@ def _load_danger(
                 department=str(dept) if dept else None,
                 leads=str(leads),
                 category=str(category) if category else None,
+                within=within,
             )
         )
     codes = signal_codes | {c.code for c in combinations}

@@ -141,6 +141,18 @@ def test_people_are_counted_only_when_the_number_counts_people() -> None:
     assert people_counted("二三十桌酒席")[0] == 0  # tables, not people
 
 
+def test_a_negation_does_not_cancel_a_thing_or_a_condition() -> None:
+    # 不认识的菌子 still names a mushroom; 不给钱就… is a condition, not a negation
+    assert assess_risk("吃了不认识的菌子，一家人都在吐").level == "red"
+    assert assess_risk("他拿着刀说不给钱就要我的命").level == "red"
+
+
+def test_a_durative_zhe_is_not_read_as_a_passive() -> None:
+    # 提着 / 揣着 = holding (dialect 着 + verb = 被 only after a subject)
+    assert "提着" in default_classifier().normalise("他提着杀猪刀")
+    assert assess_risk("有个人揣着一把匕首在学校外面转").level == "red"
+
+
 def test_dialect_forms_are_understood() -> None:
     assert assess_risk("我家老倌着人打了，头上淌血").level == "red"  # 着 = 被
     assert assess_risk("他们说要整死我兄弟，拿着刀来了").level == "red"  # 整死

@@ -50,7 +50,7 @@ def test_a_combination_with_a_bad_level_is_refused(risk_file: Path) -> None:
 
 
 def test_a_concept_without_words_is_refused_with_its_line(risk_file: Path) -> None:
-    line = _edit(risk_file, "  gas:\n    words: [", "  gas:\n    wordz: [") + 1
+    line = _edit(risk_file, "  leak:\n    words: [", "  leak:\n    wordz: [") + 1
     message = _error(risk_file)
     assert f"risk.yaml:{line}:" in message
     assert "unknown field 'wordz'" in message
@@ -85,3 +85,8 @@ def test_a_county_can_add_a_combination(risk_file: Path) -> None:
     result = load_classifier(risk_file.parent).assess_risk(text)
     assert result.level == "red"
     assert any(s.startswith("K99 野象进村") for s in result.signals)
+
+
+def test_a_bad_within_is_refused(risk_file: Path) -> None:
+    _edit(risk_file, "    within: 12", "    within: zero")
+    assert "within must be a whole number" in _error(risk_file)
