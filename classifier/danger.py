@@ -77,6 +77,8 @@ class Findings:
 
 
 _MAX_PLACES = 8  # occurrences kept per concept (enough to find a close pair)
+_NEGATOR_REACH = 8  # characters between a long negator and the word it cancels
+_CLAUSE_BREAKS = frozenset("，。！？；,.!?;\n")
 
 
 class DangerMatcher:
@@ -142,7 +144,7 @@ class DangerMatcher:
             start = end - size + 1
             if masks and any(s <= start <= e for s, e in masks):
                 continue  # starts inside a look-alike phrase (想死 in 想死你)
-            if not fixed and negated(text, start):
+            if not fixed and (negated(text, start) or self._denied(text, start)):
                 continue
             for name in damps:
                 present.setdefault(name, word)
@@ -185,6 +187,17 @@ class DangerMatcher:
                     evidence.append(concepts[slot[0]])
             fired.append((combo, "+".join(evidence)))
         return Findings(concepts, dampeners, masks, fired)
+
+    def _denied(self, text: str, start: int) -> bool:
+        """A long negation in the same clause a few words before (没有发生过火灾)."""
+        if not self.model.negators:
+            return False
+        before = text[max(0, start - _NEGATOR_REACH) : start]
+        for neg in self.model.negators:
+            idx = before.rfind(neg)
+            if idx >= 0 and _CLAUSE_BREAKS.isdisjoint(before[idx:]):
+                return True
+        return False
 
 
 def _automaton(values: dict[str, object]) -> ahocorasick.Automaton | None:

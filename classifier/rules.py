@@ -252,6 +252,7 @@ class DangerModel:
     dampeners: tuple[Dampener, ...] = ()
     combinations: tuple[Combination, ...] = ()
     window: int = 50  # a combination's concepts lie within this many characters of each other
+    negators: tuple[str, ...] = ()  # 没有发生(过)… cancels a concept word a few words later
 
 
 @dataclass(frozen=True)
@@ -462,7 +463,7 @@ def _load_risk(
     _check_keys(
         ctx,
         data,
-        ["signals", "window", "concepts", "masks", "dampeners", "combinations"],
+        ["signals", "window", "negators", "concepts", "masks", "dampeners", "combinations"],
         "top level",
     )
     signals_raw = ctx.mapping(data.get("signals"), "'signals'", data)
@@ -651,6 +652,7 @@ def _load_danger(
         raise ctx.error(data, f"window must be a whole number >= 1, got {window!r}")
     return DangerModel(
         window=window,
+        negators=tuple(ctx.words(data.get("negators"), "negators", data)),
         concepts=concepts,
         masks=masks,
         dampeners=tuple(dampeners),

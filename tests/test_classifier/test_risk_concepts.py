@@ -99,6 +99,12 @@ HARMLESS = [
     ("how to check", "燃气灶漏不漏气怎么检查"),
     ("fire hazard, not a fire", "楼道里堆满杂物，存在火灾隐患"),
     ("no progress", "申请了半年还没动静"),
+    ("an event that never happened", "村里从来没有发生过火灾，就是消防设施少"),
+    ("who is responsible", "打架双方都受伤了，怎么划分责任"),
+    ("festive crowd", "火把节晚上几百个人围着篝火跳舞"),
+    ("experiential past", "水库里淹死过人，要不要装个护栏"),
+    ("a car, not a person, is 不行了", "我家的车不行了，开不动了"),
+    ("paperwork after a death", "我舅舅上个月在医院去世了，医药费报销怎么办"),
 ]
 
 
