@@ -125,6 +125,16 @@ def test_a_dampened_danger_is_shown_to_the_dispatcher_as_dampened() -> None:
     assert any("(dampened:" in s for s in result.risk_signals), result.risk_signals
 
 
+def test_long_ago_does_not_hide_what_happened_again_yesterday() -> None:
+    assert assess_risk("以前他就打过我，昨天晚上又拿刀砍我").level == "red"
+    assert assess_risk("前年那次打架他被砍伤了，早就好了").level != "red"
+
+
+def test_an_arson_threat_is_orange_and_goes_to_the_police() -> None:
+    result = classify("老板不给工钱，我那个工友说要去把老板家烧了")
+    assert (result.risk_level, result.department) == ("orange", "police")
+
+
 def test_a_threat_is_not_dampened_by_a_past_story() -> None:
     # "the one who reported him back then" is the past; the threat is about the future
     assert assess_risk("刚放出来的那个人说要找当年举报他的人算账").level == "orange"
