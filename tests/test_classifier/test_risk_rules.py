@@ -74,7 +74,7 @@ def test_a_county_can_add_a_word_to_a_concept_without_code(risk_file: Path) -> N
 
 
 def test_a_county_can_add_a_combination(risk_file: Path) -> None:
-    text = "野象进村了，在我家院坝头"
+    text = "野象进村了，就在寨子边上"
     assert load_classifier(risk_file.parent).assess_risk(text).level != "red"
     text_yaml = risk_file.read_text(encoding="utf-8")
     text_yaml += (
