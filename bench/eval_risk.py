@@ -81,12 +81,12 @@ def is_miss(row: Row, level: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--split", choices=["dev", "holdout", "fresh", "all"], default="all")
+    parser.add_argument("--split", choices=["dev", "holdout", "fresh", "fresh2", "all"], default="all")
     parser.add_argument("--misses", action="store_true", help="list every wrong row")
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
     levels = [assess_risk(r.text).level for r in rows]
-    splits = ["dev", "holdout", "fresh"] if args.split == "all" else [args.split]
+    splits = ["dev", "holdout", "fresh", "fresh2"] if args.split == "all" else [args.split]
     for split in splits:
         chosen = [(r, lv) for r, lv in zip(rows, levels, strict=True) if r.split == split]
         fig = figures([r for r, _ in chosen], [lv for _, lv in chosen])
