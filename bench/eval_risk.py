@@ -1,13 +1,14 @@
 """Danger detection figures on the risk set (tests/data/risk_set.csv).
 
-    python bench/eval_risk.py [--data FILE] [--split dev|holdout|fresh|all] [--misses]
+    python bench/eval_risk.py [--data FILE] [--split dev|holdout|fresh|fresh2|all] [--misses]
 
 Prints, per split: red recall (messages that need an immediate response marked red),
 red-or-orange recall (every dangerous message marked red or orange) and the share of harmless
 look-alikes marked red. Targets: >= 0.95, >= 0.97, <= 0.05.
 
-Splits: `dev` (the rules were tuned on it), `holdout` (measured once the model was built, then
-its misses were studied by kind), `fresh` (written after that, looked at only at the very end).
+Splits: `dev` (the rules were tuned on it), `holdout`, `fresh` and `fresh2`, each written before
+the rules saw it, measured once unseen, then studied by kind (first-sight figures are in
+tests/test_classifier/test_risk_set.py). To measure honestly again, add a new split first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from classifier import assess_risk  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "risk_set.csv"
+SPLITS = ("dev", "holdout", "fresh", "fresh2")
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,12 @@ def is_miss(row: Row, level: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--split", choices=["dev", "holdout", "fresh", "fresh2", "all"], default="all")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--misses", action="store_true", help="list every wrong row")
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
     levels = [assess_risk(r.text).level for r in rows]
-    splits = ["dev", "holdout", "fresh", "fresh2"] if args.split == "all" else [args.split]
+    splits = list(SPLITS) if args.split == "all" else [args.split]
     for split in splits:
         chosen = [(r, lv) for r, lv in zip(rows, levels, strict=True) if r.split == split]
         fig = figures([r for r, _ in chosen], [lv for _, lv in chosen])

@@ -1,9 +1,11 @@
 """Floors on the risk set (tests/data/risk_set.csv): realistic danger messages and harmless
 look-alikes, written independently of the rules. `python bench/eval_risk.py` prints the figures.
 
-Splits: `dev` (the rules were tuned on it), `holdout` (measured once the model was built —
-red 0.921, red-or-orange 0.894, look-alikes red 0.016 — then its misses were studied by kind),
-`fresh` (written after that and looked at only at the very end).
+Splits, each written before the rules saw it: `dev` (tuned on), `holdout`, `fresh`, `fresh2`.
+Each later split was measured once unseen, then its misses were studied by kind and the rules
+widened; the unseen figures (red recall, red-or-orange recall, look-alikes red) were:
+holdout 0.921 / 0.894 / 0.016, fresh 0.663 / 0.718 / 0.035, fresh2 0.717 / 0.780 / 0.029.
+Expect new messages to score nearer those than the floors below.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _figures(split: str) -> tuple[float, float, float]:
 
 
 def test_the_set_is_big_varied_and_split() -> None:
-    rows = _rows("dev") + _rows("holdout") + _rows("fresh")
+    rows = _rows("dev") + _rows("holdout") + _rows("fresh") + _rows("fresh2")
     counts = Counter(r["expected"] for r in rows)
     assert counts["red"] + counts["orange"] >= 300
     assert counts["harmless"] >= 250
@@ -49,7 +51,12 @@ def test_the_set_is_big_varied_and_split() -> None:
 
 @pytest.mark.parametrize(
     ("split", "red_floor", "red_or_orange_floor", "harmless_red_ceiling"),
-    [("dev", 0.95, 0.97, 0.05), ("holdout", 0.95, 0.97, 0.05), ("fresh", 0.90, 0.90, 0.05)],
+    [
+        ("dev", 0.95, 0.97, 0.05),
+        ("holdout", 0.95, 0.97, 0.05),
+        ("fresh", 0.95, 0.97, 0.05),
+        ("fresh2", 0.95, 0.95, 0.05),
+    ],
 )
 def test_danger_is_recognised_and_look_alikes_stay_calm(
     split: str, red_floor: float, red_or_orange_floor: float, harmless_red_ceiling: float
