@@ -2,11 +2,11 @@
 look-alikes, written independently of the rules. `python bench/eval_risk.py` prints the figures.
 
 Splits, each written before the rules saw it: `dev` (tuned on), `holdout`, `fresh`, `fresh2`,
-`fresh3`.
+`fresh3`, `fresh4`.
 Each later split was measured once unseen, then its misses were studied by kind and the rules
 widened; the unseen figures (red recall, red-or-orange recall, look-alikes red) were:
 holdout 0.921 / 0.894 / 0.016, fresh 0.663 / 0.718 / 0.035, fresh2 0.717 / 0.780 / 0.029,
-fresh3 0.812 / 0.827 / 0.042.
+fresh3 0.812 / 0.827 / 0.042, fresh4 0.600 / 0.658 / 0.042.
 Expect new messages to score nearer those than the floors below.
 """
 
@@ -42,7 +42,11 @@ def _figures(split: str) -> tuple[float, float, float]:
 
 
 def test_the_set_is_big_varied_and_split() -> None:
-    rows = [r for split in ("dev", "holdout", "fresh", "fresh2", "fresh3") for r in _rows(split)]
+    rows = [
+        r
+        for split in ("dev", "holdout", "fresh", "fresh2", "fresh3", "fresh4")
+        for r in _rows(split)
+    ]
     counts = Counter(r["expected"] for r in rows)
     assert counts["red"] + counts["orange"] >= 300
     assert counts["harmless"] >= 250
@@ -59,6 +63,7 @@ def test_the_set_is_big_varied_and_split() -> None:
         ("fresh", 0.95, 0.97, 0.05),
         ("fresh2", 0.95, 0.95, 0.05),
         ("fresh3", 0.95, 0.95, 0.05),
+        ("fresh4", 0.95, 0.95, 0.05),
     ],
 )
 def test_danger_is_recognised_and_look_alikes_stay_calm(
