@@ -19,7 +19,7 @@ from .rules import Combination, Dampener, DangerModel
 # a number, then an optional 多/来/余, measure word and a word for people
 _PEOPLE_COUNT = re.compile(
     r"([0-9]+|[一二两三四五六七八九十百千几]+)(?:多|来|余)?(?:个|号|名|位|户)?"
-    r"(?:人|村民|工人|家属|学生|群众|老人|妇女|青年)"
+    r"(?:人|村民|工人|家属|家长|学生|群众|老人|妇女|青年|业主|农民工|男子)"
 )
 _DIGITS = {
     "一": 1,

@@ -105,6 +105,10 @@ HARMLESS = [
     ("experiential past", "水库里淹死过人，要不要装个护栏"),
     ("a car, not a person, is 不行了", "我家的车不行了，开不动了"),
     ("paperwork after a death", "我舅舅上个月在医院去世了，医药费报销怎么办"),
+    ("an animal fell in", "笑死，我家猫掉进水缸里了，自己爬出来了"),
+    ("a dog went missing", "我家的狗走丢了，有人看到请联系我"),
+    ("gas checked, no leak", "家里的煤气罐没有漏，是楼下垃圾桶的味道"),
+    ("inspected and fine", "有人说我们村的水库裂了，水务局来看了说没问题"),
 ]
 
 
