@@ -370,7 +370,7 @@ class Engine:
 
     def _risk(
         self, text: str, found: dict[str, int], base: str
-    ) -> tuple[str, list[str], list[_Fired]]:
+    ) -> tuple[str, list[str], list[_Fired], tuple[str, str | None] | None]:
         """Risk level of a normalised text: R signals and concept combinations, dampened by
         look-alike masks and frames (past and settled, a question about the law, …)."""
         findings: Findings = self._danger.scan(text, self._negated)
@@ -383,6 +383,7 @@ class Engine:
         level = base
         labels: list[str] = []
         fired: list[_Fired] = []
+        lead: tuple[str, str | None] | None = None
         for item, item_level, evidence in candidates:
             damp = self._dampener_for(item.code, findings)
             if damp is not None and _LEVEL_ORDER[item_level] > _LEVEL_ORDER[damp[0].cap]:
@@ -395,12 +396,19 @@ class Engine:
             labels.append(f"{item.label}: {evidence}")
             if _LEVEL_ORDER[item_level] > _LEVEL_ORDER[level]:
                 level = item_level
+            # a signal hands the case over only at its own level (leads: red → when it is red)
+            if (
+                lead is None
+                and item.department
+                and (item.leads == "always" or (item.leads == "red" and item_level == "red"))
+            ):
+                lead = (item.department, getattr(item, "category", None))
         if raises and level in ("blue", "yellow"):
             level = _LEVELS[_LEVEL_ORDER[level] + 1]
         labels.extend(raises)
         # the dispatcher reads fired dangers first, dampened ones after
         labels.sort(key=lambda label: "(dampened:" in label)
-        return level, labels, fired
+        return level, labels, fired, lead
 
     @staticmethod
     def _dampener_for(code: str, findings: Findings) -> tuple[Any, str] | None:
@@ -423,8 +431,7 @@ class Engine:
         norm = self.normalise(text[:MAX_CHARS]) if text else ""
         if not _WORDLIKE.search(norm):
             return RiskAssessment(base)
-        level, labels, fired = self._risk(norm, self._match_risk(norm), base)
-        lead = self._lead(fired, level)
+        level, labels, _fired, lead = self._risk(norm, self._match_risk(norm), base)
         return RiskAssessment(level, tuple(labels), lead[0] if lead else None)
 
     def _base_risk(self, category: str | None) -> str:
@@ -604,8 +611,9 @@ class Engine:
                 if any(self.categories[c].base_risk == "yellow" for c in cat_scores)
                 else "blue"
             )
-        level, signal_labels, fired = self._risk(norm, found, base)
-        lead = self._lead(fired, level)
+        # lead: the department (and category, if the rule names one) a risk signal hands the
+        # case to (police for violence, health for an animal bite)
+        level, signal_labels, fired, lead = self._risk(norm, found, base)
         displaced: str | None = None
         if lead is not None and (lead[0] != department or lead[1] not in (None, category)):
             lead_dept, lead_category = lead
@@ -653,17 +661,6 @@ class Engine:
         pairs = [(v, words[row]) for v, row in zip(column, rows, strict=True) if v > 0]
         pairs.sort(key=lambda pair: -pair[0])
         return pairs[:4]
-
-    @staticmethod
-    def _lead(fired: list[_Fired], level: str) -> tuple[str, str | None] | None:
-        """The department (and category, if the rule names one) a risk signal hands the case
-        to (e.g. police for violence, health for an animal bite)."""
-        for sig in fired:
-            if sig.department and (
-                sig.leads == "always" or (sig.leads == "red" and level == "red")
-            ):
-                return sig.department, getattr(sig, "category", None)
-        return None
 
     def _joint(
         self,
