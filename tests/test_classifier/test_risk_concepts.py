@@ -109,6 +109,7 @@ HARMLESS = [
     ("a dog went missing", "我家的狗走丢了，有人看到请联系我"),
     ("gas checked, no leak", "家里的煤气罐没有漏，是楼下垃圾桶的味道"),
     ("inspected and fine", "有人说我们村的水库裂了，水务局来看了说没问题"),
+    ("a pesticide bottle, not a farewell", "农药瓶子乱丢在田边，有没有人来收"),
 ]
 
 
