@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .engine import Classification, Engine
+from .engine import Classification, Engine, RiskAssessment
 from .grid import GridTask, grid_task, grid_tasks
 from .rules import Category, RuleError, RuleSet, load_rules
 
@@ -22,8 +22,10 @@ __all__ = [
     "Classification",
     "Classifier",
     "GridTask",
+    "RiskAssessment",
     "RuleError",
     "RuleSet",
+    "assess_risk",
     "categories",
     "classify",
     "grid_task",
@@ -56,9 +58,23 @@ def default_classifier() -> Engine:
     return _default
 
 
-def classify(text: str) -> Classification:
-    """Route one report. `department` None means: send to the center's human triage window."""
-    return default_classifier().classify(text)
+def classify(text: str, category: str | None = None) -> Classification:
+    """Route one report. `department` None means: send to the center's human triage window.
+
+    `category`: a category code the reporter picked (类别不对？换一个); the risk is then
+    recomputed from the text and that category. Unknown codes raise ValueError.
+    """
+    return default_classifier().classify(text, category)
+
+
+def assess_risk(text: str, category: str | None = None) -> RiskAssessment:
+    """How dangerous one text is (red | orange | yellow | blue), without routing it.
+
+    Cheap enough to call on every message a person sends (one normalisation and two automaton
+    passes). Red and orange agree with `classify(text).risk_level`; below that the floor is blue
+    unless `category` is given.
+    """
+    return default_classifier().assess_risk(text, category)
 
 
 def categories() -> dict[str, Category]:

@@ -20,7 +20,8 @@ from typing import Any
 import ahocorasick
 import numpy as np
 
-from .rules import DATA_DIR, Category, RiskSignal, RuleError, RuleSet
+from .danger import DangerMatcher, Findings
+from .rules import DATA_DIR, Category, Combination, RiskSignal, RuleError, RuleSet
 
 MAX_CHARS = 20_000
 ROUTE_CHARS = 600  # routing reads the opening of a report; risk words are searched everywhere
@@ -30,7 +31,7 @@ FUZZY_MIN_LEN = 4  # one wrong character in a 4-character keyword still scores 7
 FUZZY_CUTOFF = 75
 _NEGATORS = ("没有", "并没有", "没", "未", "不是", "并非", "并不是", "无", "不", "别说")
 _NEGATION_WINDOW = 3
-_BREAKS = set("，。！？；,.!?;、\n：:")
+_BREAKS = set("，。！？；,.!?;、\n：:就")  # 就: 不给钱就… is a condition, not a negation
 _LEVEL_ORDER = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
 _LEVELS = ("blue", "yellow", "orange", "red")
 _WORDLIKE = re.compile(r"[^\W_]")  # a letter or digit in any script
@@ -48,6 +49,24 @@ class Classification:
     risk_signals: tuple[str, ...] = ()
     joint_departments: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    """How dangerous one text is, without routing it (cheap: for checking every message).
+
+    `level` is red | orange | yellow | blue; without a category the floor is blue (a dispute's
+    yellow comes from its category). `department` is who must act first when a red-signal
+    department leads (police for violence), else None.
+    """
+
+    level: str
+    signals: tuple[str, ...] = ()
+    department: str | None = None
+
+
+# a fired risk signal (R1–R12) or concept combination (K01…) with its level and evidence
+_Fired = RiskSignal | Combination
 
 
 @dataclass
@@ -102,6 +121,7 @@ class Engine:
         self._joint_triggers: list[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]]
         self._build(rules)
         self._dialect = self._compile_dialect(rules)
+        self._danger = DangerMatcher(rules.danger)
         self._fuzzy_keys: list[str] | None = None  # built on first use (a benign race)
 
     # --- building ---------------------------------------------------------------------------
@@ -262,8 +282,15 @@ class Engine:
             idx = window.rfind(neg)
             if idx >= 0:
                 between = window[idx + len(neg) :]
-                if not any(ch in _BREAKS for ch in between):
-                    return True
+                if any(ch in _BREAKS for ch in between):
+                    continue
+                if (
+                    idx > 0
+                    and window[idx] in "不没"
+                    and window[idx - 1] == text[start - len(window) + idx + 1]
+                ):
+                    continue  # 是不是, 要不要, 动不动: a question or "often", not a negation
+                return True
         return False
 
     def _match(self, text: str) -> tuple[dict[str, int], set[str], list[int]]:
@@ -291,12 +318,19 @@ class Engine:
 
     # --- risk -------------------------------------------------------------------------------
 
-    def _risk(
-        self, found: dict[str, int], base: str
-    ) -> tuple[str, list[str], list[RiskSignal], list[str]]:
-        level = base
-        labels: list[str] = []
-        fired: list[RiskSignal] = []
+    def _match_risk(self, text: str) -> dict[str, int]:
+        """Risk-signal words only, over the whole text (for `assess_risk`)."""
+        found: dict[str, int] = {}
+        for end, (word, _negatable, _row, size) in self._risk_automaton.iter(text):
+            if word not in found and not self._negated(text, end - size + 1):
+                found[word] = end
+        return found
+
+    def _signal_levels(
+        self, found: dict[str, int]
+    ) -> tuple[list[tuple[_Fired, str, str]], list[str]]:
+        """Every R signal that fires (signal, level, evidence), and the raise labels."""
+        out: list[tuple[_Fired, str, str]] = []
         raises: list[str] = []
         keys = found.keys()
         for sig, red_set, orange_set, also_set, raise_set, combo_parts in self._signal_sets:
@@ -330,18 +364,82 @@ class Engine:
                         sig_level, evidence = "red", f"{orange}+{also}"
                     else:
                         sig_level, evidence = "orange", orange
-            if sig_level is None:
-                continue
-            fired.append(sig)
-            labels.append(f"{sig.label}: {evidence}")
-            if _LEVEL_ORDER[sig_level] > _LEVEL_ORDER[level]:
-                level = sig_level
+            if sig_level is not None:
+                out.append((sig, sig_level, evidence))
+        return out, raises
+
+    def _risk(
+        self, text: str, found: dict[str, int], base: str
+    ) -> tuple[str, list[str], list[_Fired], tuple[str, str | None] | None]:
+        """Risk level of a normalised text: R signals and concept combinations, dampened by
+        look-alike masks and frames (past and settled, a question about the law, …)."""
+        findings: Findings = self._danger.scan(text, self._negated)
+        if findings.masks:
+            found = {
+                w: end for w, end in found.items() if not findings.masked(end - len(w) + 1, end)
+            }
+        candidates, raises = self._signal_levels(found)
+        candidates.extend((combo, combo.level, ev) for combo, ev in findings.fired)
+        level = base
+        labels: list[str] = []
+        fired: list[_Fired] = []
+        lead: tuple[str, str | None] | None = None
+        for item, item_level, evidence in candidates:
+            damp = self._dampener_for(item.code, findings)
+            if damp is not None and _LEVEL_ORDER[item_level] > _LEVEL_ORDER[damp[0].cap]:
+                dampener, word = damp
+                labels.append(f"{item.label}: {evidence} (dampened: {dampener.label} {word})")
+                if dampener.cap == "yellow":
+                    continue
+                item_level = dampener.cap
+            fired.append(item)
+            labels.append(f"{item.label}: {evidence}")
+            if _LEVEL_ORDER[item_level] > _LEVEL_ORDER[level]:
+                level = item_level
+            # a signal hands the case over only at its own level (leads: red → when it is red)
+            if (
+                lead is None
+                and item.department
+                and (item.leads == "always" or (item.leads == "red" and item_level == "red"))
+            ):
+                lead = (item.department, getattr(item, "category", None))
         if raises and level in ("blue", "yellow"):
             level = _LEVELS[_LEVEL_ORDER[level] + 1]
-            labels.extend(raises)
-        elif raises:
-            labels.extend(raises)
-        return level, labels, fired, raises
+        labels.extend(raises)
+        # the dispatcher reads fired dangers first, dampened ones after
+        labels.sort(key=lambda label: "(dampened:" in label)
+        return level, labels, fired, lead
+
+    @staticmethod
+    def _dampener_for(code: str, findings: Findings) -> tuple[Any, str] | None:
+        """The strongest dampener in force for a signal or combination (lowest cap)."""
+        best = None
+        for dampener, word in findings.dampeners.items():
+            if dampener.only and code not in dampener.only:
+                continue
+            if code in dampener.spares:
+                continue
+            if best is None or _LEVEL_ORDER[dampener.cap] < _LEVEL_ORDER[best[0].cap]:
+                best = (dampener, word)
+        return best
+
+    def assess_risk(self, text: str, category: str | None = None) -> RiskAssessment:
+        """Risk of one text without routing it; `category` (a code) sets the floor."""
+        if not isinstance(text, str):
+            raise TypeError(f"assess_risk() needs a str, got {type(text).__name__}")
+        base = self._base_risk(category)
+        norm = self.normalise(text[:MAX_CHARS]) if text else ""
+        if not _WORDLIKE.search(norm):
+            return RiskAssessment(base)
+        level, labels, _fired, lead = self._risk(norm, self._match_risk(norm), base)
+        return RiskAssessment(level, tuple(labels), lead[0] if lead else None)
+
+    def _base_risk(self, category: str | None) -> str:
+        if category is None:
+            return "blue"
+        if category not in self.categories:
+            raise ValueError(f"unknown category {category!r}")
+        return self.categories[category].base_risk
 
     # --- scoring ----------------------------------------------------------------------------
 
@@ -390,15 +488,25 @@ class Engine:
             hits[code] = ph + s + wk
         return scores, hits
 
-    def classify(self, text: str) -> Classification:
+    def classify(self, text: str, category: str | None = None) -> Classification:
+        """Route one text. With `category` (the reporter picked it with 类别不对？换一个) that
+        category and its department are used and the risk is recomputed from the text and the
+        category; a red-signal lead (police for violence) still takes the case."""
         if not isinstance(text, str):
             raise TypeError(f"classify() needs a str, got {type(text).__name__}")
+        if category is not None and category not in self.categories:
+            raise ValueError(f"unknown category {category!r}")
         norm = self.normalise(text[:MAX_CHARS]) if text else ""
         if not _WORDLIKE.search(norm):
             reason = "text is empty" if not norm.strip() else "text has no words (only symbols)"
+            if category is not None:
+                cat = self.categories[category]
+                return Classification(
+                    cat.department, category, cat.name_zh, 1.0, cat.base_risk, (), (), (reason,)
+                )
             return Classification(None, None, "", 0.0, "blue", (), (), (reason,))
-        result = self._classify_normalised(norm)
-        if result.department is None and len(norm) <= FUZZY_MAX_CHARS:
+        result = self._classify_normalised(norm, category)
+        if category is None and result.department is None and len(norm) <= FUZZY_MAX_CHARS:
             # short reports with a typo (拖欠工姿): try near-forms of the long strong keywords
             near = self._near_keywords(norm)
             if near:
@@ -420,7 +528,7 @@ class Engine:
         )
         return [word for word, _score, _i in hits if word not in norm]
 
-    def _classify_normalised(self, norm: str) -> Classification:
+    def _classify_normalised(self, norm: str, chosen: str | None = None) -> Classification:
         found, negated, rows = self._match(norm)
         cat_scores, cat_hits = self._category_scores(found)
 
@@ -491,6 +599,11 @@ class Engine:
         else:
             reasons.append("no known words found: human triage")
 
+        if chosen is not None:  # the reporter picked the category: it decides, risk is redone
+            category = chosen
+            department = self.categories[chosen].department
+            confidence = 1.0
+            reasons.append(f"category chosen by the reporter: {chosen}")
         base = self.categories[category].base_risk if category else "blue"
         if category is None and cat_scores:
             base = (
@@ -498,16 +611,21 @@ class Engine:
                 if any(self.categories[c].base_risk == "yellow" for c in cat_scores)
                 else "blue"
             )
-        level, signal_labels, fired, _raises = self._risk(found, base)
-        lead = self._lead(fired, level)
+        # lead: the department (and category, if the rule names one) a risk signal hands the
+        # case to (police for violence, health for an animal bite)
+        level, signal_labels, fired, lead = self._risk(norm, found, base)
         displaced: str | None = None
-        if lead is not None and lead != department:
-            displaced = department
-            department = lead
-            if category is None:  # a known topic (e.g. D01) stays; otherwise the lead's default
-                category = self.rules.department_defaults.get(lead)
+        if lead is not None and (lead[0] != department or lead[1] not in (None, category)):
+            lead_dept, lead_category = lead
+            if lead_dept != department:
+                displaced = department
+                department = lead_dept
+                if category is None:  # a known topic (e.g. D01) stays; else the lead's default
+                    category = self.rules.department_defaults.get(lead_dept)
+            if lead_category is not None and chosen is None:
+                category = lead_category  # e.g. an animal bite is a health matter (C6)
             confidence = max(confidence, 0.5)
-            reasons.append(f"high-risk signal → {lead} leads")
+            reasons.append(f"high-risk signal → {lead_dept} leads")
         elif department is None and fired:
             first = next((s.department for s in fired if s.department), None)
             if first is not None:
@@ -544,21 +662,11 @@ class Engine:
         pairs.sort(key=lambda pair: -pair[0])
         return pairs[:4]
 
-    @staticmethod
-    def _lead(fired: list[RiskSignal], level: str) -> str | None:
-        """The department a risk signal hands the case to (e.g. police for violence)."""
-        for sig in fired:
-            if sig.department and (
-                sig.leads == "always" or (sig.leads == "red" and level == "red")
-            ):
-                return sig.department
-        return None
-
     def _joint(
         self,
         department: str | None,
         category: str | None,
-        fired: list[RiskSignal],
+        fired: list[_Fired],
         found: dict[str, int],
         displaced: str | None = None,
     ) -> tuple[str, ...]:

@@ -198,6 +198,64 @@ class RiskSignal:
 
 
 @dataclass(frozen=True)
+class Concept:
+    """One idea a danger is made of (a weapon, a gas leak, a person at risk, "it is happening
+    now"), with every word and dialect form that expresses it."""
+
+    name: str
+    words: tuple[str, ...]
+    not_after: frozenset[str] = frozenset()  # single characters that must not come right before
+    not_before: tuple[str, ...] = ()  # words that must not come right after (找不到 + 工作)
+    count_at_least: int = 0  # also present when the text counts this many people (十几个人)
+    negatable: bool = True  # false for things and people: 不认识的菌子 still names a mushroom
+
+
+@dataclass(frozen=True)
+class Dampener:
+    """A frame that makes danger words harmless: past and settled, a question about the law,
+    something seen on television, a rumour denied, no one hurt."""
+
+    name: str
+    label: str
+    words: tuple[str, ...]
+    unless: tuple[str, ...] = ()  # concepts that cancel it (happening now)
+    cap: str = "yellow"  # the highest level a dampened danger keeps
+    only: tuple[str, ...] = ()  # codes it applies to (empty: all)
+    spares: tuple[str, ...] = ()  # codes it never applies to
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A danger told as concepts that occur together: every slot must be present."""
+
+    code: str
+    name: str
+    level: str  # red | orange
+    slots: tuple[tuple[str, ...], ...]  # each slot: any one of these concepts
+    unless: tuple[str, ...] = ()
+    department: str | None = None
+    leads: str = "never"
+    category: str | None = None  # the category used when it leads (animal bite → C6)
+    within: int | None = None  # closer than the model's window (围着…打)
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class DangerModel:
+    """Concepts, look-alike masks, dampeners and combinations from risk.yaml."""
+
+    concepts: Mapping[str, Concept] = field(default_factory=dict)
+    masks: tuple[str, ...] = ()
+    dampeners: tuple[Dampener, ...] = ()
+    combinations: tuple[Combination, ...] = ()
+    window: int = 50  # a combination's concepts lie within this many characters of each other
+    negators: tuple[str, ...] = ()  # 没有发生(过)… cancels a concept word a few words later
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """Everything the classifier needs, validated; immutable and safe to share between threads."""
 
@@ -213,6 +271,7 @@ class RuleSet:
     department_terms: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     department_bias: Mapping[str, float] = field(default_factory=dict)
     settings: Mapping[str, float] = field(default_factory=dict)
+    danger: DangerModel = field(default_factory=DangerModel)
 
 
 def _parse_phrase(ctx: _Ctx, raw: str, where: Any, what: str) -> tuple[str, ...]:
@@ -395,11 +454,18 @@ def _load_dialect(directory: Path) -> tuple[DialectRule, ...]:
     return tuple(rules)
 
 
-def _load_risk(directory: Path, depts: Mapping[str, str]) -> tuple[RiskSignal, ...]:
+def _load_risk(
+    directory: Path, depts: Mapping[str, str], cats: Mapping[str, Category]
+) -> tuple[tuple[RiskSignal, ...], DangerModel]:
     path = directory / "risk.yaml"
     ctx = _Ctx(path)
     data = ctx.mapping(load_yaml(path), "the file")
-    _check_keys(ctx, data, ["signals"], "top level")
+    _check_keys(
+        ctx,
+        data,
+        ["signals", "window", "negators", "concepts", "masks", "dampeners", "combinations"],
+        "top level",
+    )
     signals_raw = ctx.mapping(data.get("signals"), "'signals'", data)
     fields = [
         "name", "department", "red", "orange", "red_combos", "orange_combos",
@@ -449,7 +515,149 @@ def _load_risk(directory: Path, depts: Mapping[str, str]) -> tuple[RiskSignal, .
         if not (sig.red or sig.orange or sig.red_combos or sig.orange_combos or sig.raise_terms):
             raise ctx.error(entry, f"signal {code}: no words given")
         out.append(sig)
-    return tuple(out)
+    signals = tuple(out)
+    return signals, _load_danger(ctx, data, depts, cats, {s.code for s in signals})
+
+
+def _load_danger(
+    ctx: _Ctx,
+    data: Mapping[Any, Any],
+    depts: Mapping[str, str],
+    cats: Mapping[str, Category],
+    signal_codes: set[str],
+) -> DangerModel:
+    """The concept model: concepts, masks, dampeners and combinations (all optional)."""
+    concepts: dict[str, Concept] = {}
+    raw = data.get("concepts")
+    for name, entry in ctx.mapping(raw, "'concepts'", data).items() if raw is not None else []:
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ctx.error(name if line_of(name) else raw, f"bad concept name {name!r}")
+        entry = ctx.mapping(entry, f"concept {name}", name)
+        _check_keys(
+            ctx,
+            entry,
+            ["words", "not_after", "not_before", "count_at_least", "negatable"],
+            f"concept {name}",
+        )
+        negatable = entry.get("negatable", True)
+        if not isinstance(negatable, bool):
+            raise ctx.error(entry, f"concept {name}: negatable must be true or false")
+        not_after = ctx.words(entry.get("not_after"), f"{name}.not_after", entry)
+        if any(len(c) != 1 for c in not_after):
+            raise ctx.error(entry, f"concept {name}: not_after entries must be single characters")
+        count = entry.get("count_at_least", 0)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ctx.error(entry, f"concept {name}: count_at_least must be a whole number >= 0")
+        words = tuple(ctx.words(entry.get("words"), f"{name}.words", entry))
+        if not words and not count:
+            raise ctx.error(entry, f"concept {name}: no words given")
+        concepts[name] = Concept(
+            name=name,
+            words=words,
+            not_after=frozenset(not_after),
+            not_before=tuple(ctx.words(entry.get("not_before"), f"{name}.not_before", entry)),
+            count_at_least=count,
+            negatable=negatable,
+        )
+
+    def concept_list(entry: Any, key: str, what: str) -> tuple[str, ...]:
+        names = ctx.words(entry.get(key), f"{what}.{key}", entry)
+        for n in names:
+            if n not in concepts:
+                raise ctx.error(entry.get(key), f"{what}.{key}: unknown concept {n!r}")
+        return tuple(names)
+
+    combinations: list[Combination] = []
+    raw = data.get("combinations")
+    for code, entry in ctx.mapping(raw, "'combinations'", data).items() if raw else []:
+        if not isinstance(code, str) or not re.fullmatch(r"K[0-9]{1,3}", code):
+            raise ctx.error(code if line_of(code) else raw, f"bad combination code {code!r}")
+        what = f"combination {code}"
+        entry = ctx.mapping(entry, what, code)
+        fields = ["name", "level", "when", "within", "unless", "department", "leads", "category"]
+        _check_keys(ctx, entry, fields, what)
+        level = entry.get("level")
+        if level not in ("red", "orange"):
+            raise ctx.error(entry, f"{what}: level must be red or orange, got {level!r}")
+        slots = []
+        for slot in ctx.words(entry.get("when"), f"{what}.when", entry):
+            parts = tuple(p.strip() for p in slot.split("|"))
+            for p in parts:
+                if p not in concepts:
+                    raise ctx.error(entry.get("when"), f"{what}.when: unknown concept {p!r}")
+            slots.append(parts)
+        if not slots:
+            raise ctx.error(entry, f"{what}: 'when' must list at least one concept")
+        dept = entry.get("department")
+        if dept is not None:
+            _dept(ctx, dept, entry, depts, what)
+        leads = entry.get("leads", "never")
+        if leads not in ("always", "red", "never"):
+            raise ctx.error(entry, f"{what}: leads must be always, red or never")
+        if leads != "never" and dept is None:
+            raise ctx.error(entry, f"{what}: leads: {leads} needs a department")
+        within = entry.get("within")
+        if within is not None and (
+            not isinstance(within, int) or isinstance(within, bool) or within < 1
+        ):
+            raise ctx.error(entry, f"{what}: within must be a whole number >= 1")
+        category = entry.get("category")
+        if category is not None and category not in cats:
+            raise ctx.error(entry, f"{what}: unknown category {category!r}")
+        combinations.append(
+            Combination(
+                code=code,
+                name=ctx.text(entry, "name", what),
+                level=str(level),
+                slots=tuple(slots),
+                unless=concept_list(entry, "unless", what),
+                department=str(dept) if dept else None,
+                leads=str(leads),
+                category=str(category) if category else None,
+                within=within,
+            )
+        )
+    codes = signal_codes | {c.code for c in combinations}
+    dampeners: list[Dampener] = []
+    raw = data.get("dampeners")
+    for name, entry in ctx.mapping(raw, "'dampeners'", data).items() if raw else []:
+        what = f"dampener {name}"
+        entry = ctx.mapping(entry, what, name)
+        _check_keys(ctx, entry, ["label", "words", "unless", "cap", "only", "spares"], what)
+        cap = entry.get("cap", "yellow")
+        if cap not in ("yellow", "orange"):
+            raise ctx.error(entry, f"{what}: cap must be yellow or orange, got {cap!r}")
+        only = tuple(ctx.words(entry.get("only"), f"{what}.only", entry))
+        spares = tuple(ctx.words(entry.get("spares"), f"{what}.spares", entry))
+        for c in (*only, *spares):
+            if c not in codes:
+                raise ctx.error(entry, f"{what}: unknown signal or combination {c!r}")
+        words = tuple(ctx.words(entry.get("words"), f"{what}.words", entry))
+        if not words:
+            raise ctx.error(entry, f"{what}: no words given")
+        dampeners.append(
+            Dampener(
+                name=str(name),
+                label=ctx.text(entry, "label", what),
+                words=words,
+                unless=concept_list(entry, "unless", what),
+                cap=str(cap),
+                only=only,
+                spares=spares,
+            )
+        )
+    masks = tuple(ctx.words(data.get("masks"), "masks", data))
+    window = data.get("window", 50)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise ctx.error(data, f"window must be a whole number >= 1, got {window!r}")
+    return DangerModel(
+        window=window,
+        negators=tuple(ctx.words(data.get("negators"), "negators", data)),
+        concepts=concepts,
+        masks=masks,
+        dampeners=tuple(dampeners),
+        combinations=tuple(combinations),
+    )
 
 
 def _load_department_terms(
@@ -532,7 +740,7 @@ def load_rules(directory: str | Path | None = None) -> RuleSet:
     depts = _load_departments(directory)
     cats, defaults, joint_rules = _load_categories(directory, depts)
     keywords, weights = _load_keywords(directory, cats)
-    signals = _load_risk(directory, depts)
+    signals, danger = _load_risk(directory, depts, cats)
     known_signals = {s.code for s in signals}
     for rule in joint_rules:
         if rule.signal is not None and rule.signal not in known_signals:
@@ -553,4 +761,5 @@ def load_rules(directory: str | Path | None = None) -> RuleSet:
         department_terms=terms,
         department_bias=bias,
         settings=settings,
+        danger=danger,
     )

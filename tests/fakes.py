@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -24,3 +25,24 @@ class FakeCategory:
     name_en: str
     department: str
     joint_departments: list[str] = field(default_factory=list)
+
+
+def taking_category(
+    classify: Callable[[str], FakeClassification], categories: Mapping[str, FakeCategory]
+) -> Callable[..., FakeClassification]:
+    """A fake classify(text) that also takes the reporter's category, as the real one does."""
+
+    def classify_with(text: str, category: str | None = None) -> FakeClassification:
+        result = classify(text)
+        if category is None:
+            return result
+        chosen = categories[category]
+        return replace(
+            result,
+            category=category,
+            category_name=chosen.name_zh,
+            department=chosen.department,
+            confidence=1.0,
+        )
+
+    return classify_with

@@ -115,15 +115,13 @@ def classify(text: str, *, category_override: str | None = None) -> dict[str, An
     """The classifier's verdict as a plain dict (stored on the case with its reasons)."""
     import classifier
 
-    data = _as_dict(classifier.classify(text))
-    if category_override:
-        category = _categories().get(category_override)
-        data["category"] = category_override
-        data["department"] = getattr(category, "department", None) or data["department"]
-        data["category_name"] = getattr(category, "name_zh", None) or data["category_name"]
-        data["confidence"] = 1.0
+    if category_override and category_override in _categories():
+        # the reporter picked the category (类别不对？换一个): it decides the topic, and the risk
+        # is recomputed from the text and that category (a red-signal lead still takes over)
+        data = _as_dict(classifier.classify(text, category=category_override))
         data["reasons"] = [*data["reasons"], f"人工选择类别 {category_override}"]
-    return data
+        return data
+    return _as_dict(classifier.classify(text))
 
 
 def _categories() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from backend.county import load_county
 from backend.db import create_engine
 from backend.models import Person, Role, Unit
 from backend.services import directory
-from tests.fakes import FakeCategory, FakeClassification
+from tests.fakes import FakeCategory, FakeClassification, taking_category
 
 # Wednesday 2026-11-25 10:00 in 弥渡 (02:00 UTC): an ordinary working day.
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -88,7 +88,9 @@ def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
     except Exception:  # the classifier package is being written in parallel
         classifier = types.ModuleType("classifier")
         monkeypatch.setitem(sys.modules, "classifier", classifier)
-    monkeypatch.setattr(classifier, "classify", fake_classify, raising=False)
+    monkeypatch.setattr(
+        classifier, "classify", taking_category(fake_classify, FAKE_CATEGORIES), raising=False
+    )
     monkeypatch.setattr(classifier, "categories", lambda: FAKE_CATEGORIES, raising=False)
 
 

@@ -26,7 +26,7 @@ from bot.callbacks import CaseAction
 from bot.factory import create_dispatcher
 from bot.notifications.limits import Limits
 from bot.notifications.worker import Notifier, NotifierConfig
-from tests.fakes import FakeCategory, FakeClassification
+from tests.fakes import FakeCategory, FakeClassification, taking_category
 from tests.mocked_bot import MockedBot
 from tests.tg import make_callback_update, make_message_update, make_photo_update
 
@@ -51,7 +51,9 @@ def fake_classify(text: str) -> FakeClassification:
 def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
     import classifier
 
-    monkeypatch.setattr(classifier, "classify", fake_classify, raising=False)
+    monkeypatch.setattr(
+        classifier, "classify", taking_category(fake_classify, CATEGORIES), raising=False
+    )
     monkeypatch.setattr(classifier, "categories", lambda: CATEGORIES, raising=False)
 
 

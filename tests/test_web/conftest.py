@@ -19,7 +19,7 @@ from backend.db import create_session_factory
 from backend.models import Case, CaseStatus, Person, RiskLevel, Role, Unit
 from backend.services import directory, web_auth
 from backend.web import create_app
-from tests.fakes import FakeCategory, FakeClassification
+from tests.fakes import FakeCategory, FakeClassification, taking_category
 
 API_KEYS = "key-one,key-two"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -220,5 +220,7 @@ def fake_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
     """A small fixed classifier, so these tests do not depend on the keyword rules."""
     import classifier
 
-    monkeypatch.setattr(classifier, "classify", fake_classify, raising=False)
+    monkeypatch.setattr(
+        classifier, "classify", taking_category(fake_classify, FAKE_CATEGORIES), raising=False
+    )
     monkeypatch.setattr(classifier, "categories", lambda: FAKE_CATEGORIES, raising=False)

@@ -1,0 +1,259 @@
+"""The concept danger model (risk.yaml concepts, masks, dampeners, combinations).
+
+Each concept fires on words it was not written from, dampeners turn look-alikes harmless, crowd
+sizes are read from numerals, dialect is understood, an animal bite is one consistent story, and
+a category the reporter picks recomputes the risk.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from classifier import assess_risk, classify, default_classifier
+from classifier.danger import count_value, people_counted
+
+RED = [
+    ("gas leak", "煤气罐漏气了，一屋子味道"),
+    ("gas leak", "灶房头一股天然气的臭味，闻着头都昏"),
+    ("gas leak, smell only", "屋里全是气味，怕是漏气了"),
+    ("fire spreading", "烧荒的火快烧到林子了"),
+    ("fire spreading", "有人烧田埂，火已经窜到坟山的松林里了"),
+    ("house fire", "寨子头有家房子着火了"),
+    ("mushroom poisoning", "一家人吃了菌子，三个都在吐，老的已经昏了"),
+    ("banquet poisoning", "吃了喜酒回来全家拉肚子，头晕"),
+    ("pesticide", "老奶奶误喝了敌敌畏"),
+    ("electrocution", "我兄弟着电打了，倒在田埂上"),
+    ("fallen wire", "高压线断下来搭在路边的树上，还在冒火花"),
+    ("collapse", "老屋塌了，我爹还压在下面"),
+    ("landslide", "后山滑坡，泥巴冲到屋后头了"),
+    ("slope above houses", "屋后的坡开裂了，下面住着五户人家"),
+    ("flood", "发大水了，河边那几家人被困在屋里"),
+    ("dam seeping", "坝塘埂子在渗水，下面就是寨子"),
+    ("drowning", "娃娃掉到水窖里了"),
+    ("CO from charcoal", "关着门烧炭火，老两口叫不醒了"),
+    ("missing child", "小娃放学到现在没回家，到处找不着"),
+    ("missing elder", "老爹有点痴呆，早上走出去就找不到了"),
+    ("mental illness + weapon", "那个精神病又犯了，拿着镰刀在村头"),
+    ("arson threat with means", "他提着汽油说今晚要烧了我家"),
+    ("murder threat with weapon", "他拿着刀说要杀了我"),
+    ("death after treatment", "我妈在卫生院输了液人就没了"),
+    ("family violence with blood", "男人喝醉了打我，满脸是血"),
+    ("sexual assault", "我女儿被人猥亵了"),
+    ("crowd blocking, Chinese numeral", "十几个人把村口的路堵了"),
+    ("crowd blocking, range numeral", "二三十个村民围住了镇政府"),
+    ("crowd blocking, Arabic numeral", "40多人堵在工地门口"),
+    ("suicide told indirectly", "我妈把存折交给我，说以后你们好好过，她撑不下去了"),
+    ("self-immolation", "他说要去政府门口点火烧自己"),
+    ("fight in progress, dialect", "他们打捶打起来了，还在打"),
+    ("cry for help", "救命"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), RED)
+def test_each_kind_of_danger_is_red(kind: str, text: str) -> None:
+    result = assess_risk(text)
+    assert result.level == "red", (kind, result)
+    assert classify(text).risk_level == "red", kind
+
+
+ORANGE = [
+    ("threat without means", "他放话说迟早要弄死我"),
+    ("family violence", "老倌又动手了，经常这样"),
+    ("crowd planning a petition", "村里三十几个人商量明天去县里上访"),
+    ("house cracking", "我家房子墙上裂了好几条缝"),
+    ("school bullying", "娃娃在学校被高年级的欺负，天天要钱"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), ORANGE)
+def test_serious_but_not_immediate_dangers_are_at_least_orange(kind: str, text: str) -> None:
+    assert assess_risk(text).level in ("red", "orange"), kind
+
+
+HARMLESS = [
+    ("pig-killing feast", "下个月我家办杀猪饭，请全组来吃"),
+    ("fire pit", "冬天在火塘边烤火，暖和得很"),
+    ("vaccine", "娃娃要打疫苗了，卫生院哪天上班"),
+    ("settled fight", "上个月跟邻居打了一架，村里已经调解好了"),
+    ("law question", "打架了要负什么法律责任"),
+    ("law question", "把人砍伤了要判几年"),
+    ("figurative 想死", "想死你了老表"),
+    ("figurative 笑死", "笑死了，这个视频"),
+    ("figurative 气死", "气死我了，快递又丢了"),
+    ("figurative 饿死", "饿死了，哪家米线好吃"),
+    ("figurative 热死", "今天热死了"),
+    ("figurative 累死", "累死了，栽了一天秧"),
+    ("figurative 急死人", "急死人了，医保卡刷不了"),
+    ("television", "电视里说外省有人吃菌子中毒了"),
+    ("last year's story", "去年那场山火烧了我家林子，补偿还没下来"),
+    ("rumour denied", "网上传水库要垮了，其实是谣言"),
+    ("negation", "我们只是吵了几句，没有打架"),
+    ("negation", "煤气罐检查过了，没有漏气"),
+    ("crowd at a feast", "十几个人来我家吃饭"),
+    ("crowd dancing", "二三十个人在广场上跳舞"),
+    ("a job, not a child, is missing", "我家孩子找不到工作"),
+    ("a card, not a person, is missing", "老人的社保卡不见了"),
+    ("tyre leak", "电动车轮胎漏气了"),
+    ("how to check", "燃气灶漏不漏气怎么检查"),
+    ("fire hazard, not a fire", "楼道里堆满杂物，存在火灾隐患"),
+    ("no progress", "申请了半年还没动静"),
+    ("an event that never happened", "村里从来没有发生过火灾，就是消防设施少"),
+    ("who is responsible", "打架双方都受伤了，怎么划分责任"),
+    ("festive crowd", "火把节晚上几百个人围着篝火跳舞"),
+    ("experiential past", "水库里淹死过人，要不要装个护栏"),
+    ("a car, not a person, is 不行了", "我家的车不行了，开不动了"),
+    ("paperwork after a death", "我舅舅上个月在医院去世了，医药费报销怎么办"),
+    ("an animal fell in", "笑死，我家猫掉进水缸里了，自己爬出来了"),
+    ("a dog went missing", "我家的狗走丢了，有人看到请联系我"),
+    ("gas checked, no leak", "家里的煤气罐没有漏，是楼下垃圾桶的味道"),
+    ("inspected and fine", "有人说我们村的水库裂了，水务局来看了说没问题"),
+    ("a pesticide bottle, not a farewell", "农药瓶子乱丢在田边，有没有人来收"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), HARMLESS)
+def test_harmless_look_alikes_are_not_red(kind: str, text: str) -> None:
+    result = assess_risk(text)
+    assert result.level != "red", (kind, result)
+    assert classify(text).risk_level != "red", kind
+
+
+def test_a_dampener_does_not_hide_what_is_happening_now() -> None:
+    assert assess_risk("去年他就打过我，今晚又拿着刀来了，现在还在门口").level == "red"
+
+
+def test_a_dampened_danger_is_shown_to_the_dispatcher_as_dampened() -> None:
+    result = classify("去年村里打架有人被砍伤，早就调解好了")
+    assert result.risk_level != "red"
+    assert any("(dampened:" in s for s in result.risk_signals), result.risk_signals
+
+
+def test_long_ago_does_not_hide_what_happened_again_yesterday() -> None:
+    assert assess_risk("以前他就打过我，昨天晚上又拿刀砍我").level == "red"
+    assert assess_risk("前年那次打架他被砍伤了，早就好了").level != "red"
+
+
+def test_an_arson_threat_is_orange_and_goes_to_the_police() -> None:
+    result = classify("老板不给工钱，我那个工友说要去把老板家烧了")
+    assert (result.risk_level, result.department) == ("orange", "police")
+
+
+def test_a_threat_is_not_dampened_by_a_past_story() -> None:
+    # "the one who reported him back then" is the past; the threat is about the future
+    assert assess_risk("刚放出来的那个人说要找当年举报他的人算账").level == "orange"
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"),
+    [("十几", 12), ("二三十", 20), ("一两百", 100), ("几十", 20), ("35", 35),
+     ("两百", 200), ("五六", 5), ("三十", 30)],
+)  # fmt: skip
+def test_chinese_numerals_are_read_as_a_lower_bound(numeral: str, value: int) -> None:
+    assert count_value(numeral) == value
+
+
+def test_people_are_counted_only_when_the_number_counts_people() -> None:
+    assert people_counted("村里十几个人在堵路")[0] == 12
+    assert people_counted("二三十号人")[0] == 20
+    assert people_counted("几十户人家")[0] == 20
+    assert people_counted("十来个人")[0] == 10
+    assert people_counted("二三十桌酒席")[0] == 0  # tables, not people
+
+
+def test_a_negation_does_not_cancel_a_thing_or_a_condition() -> None:
+    # 不认识的菌子 still names a mushroom; 不给钱就… is a condition, not a negation
+    assert assess_risk("吃了不认识的菌子，一家人都在吐").level == "red"
+    assert assess_risk("他拿着刀说不给钱就要我的命").level == "red"
+
+
+def test_a_durative_zhe_is_not_read_as_a_passive() -> None:
+    # 提着 / 揣着 = holding (dialect 着 + verb = 被 only after a subject)
+    assert "提着" in default_classifier().normalise("他提着杀猪刀")
+    assert assess_risk("有个人揣着一把匕首在学校外面转").level == "red"
+
+
+def test_dialect_forms_are_understood() -> None:
+    assert assess_risk("我家老倌着人打了，头上淌血").level == "red"  # 着 = 被
+    assert assess_risk("他们说要整死我兄弟，拿着刀来了").level == "red"  # 整死
+    assert assess_risk("咋个整，娃娃掉进水塘头了").level == "red"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我家娃娃着隔壁家的狗咬了，腿上流血",
+        "我家娃娃着隔壁家的狗咬了，要打狂犬疫苗",
+        "我家娃娃着隔壁家的狗咬了，腿上流血，要打狂犬疫苗",
+    ],
+)
+def test_an_animal_bite_is_an_injury_for_health_whatever_words_tell_it(text: str) -> None:
+    result = classify(text)
+    assert (result.risk_level, result.department, result.category) == ("orange", "health", "C6")
+
+
+def test_a_bite_does_not_turn_a_real_fight_into_a_health_matter() -> None:
+    assert classify("他们拿刀砍人，有人流了好多血").department == "police"
+
+
+def test_choosing_a_category_recomputes_the_risk_from_text_and_category() -> None:
+    text = "隔壁家的鸡天天跑到我家菜地里"
+    assert classify(text, category="C18").risk_level == "blue"  # a service category: blue
+    assert classify(text, category="D04").risk_level == "yellow"  # a dispute: yellow
+    chosen = classify(text, category="D04")
+    assert (chosen.category, chosen.department, chosen.confidence) == ("D04", "justice", 1.0)
+
+
+def test_choosing_a_category_keeps_the_danger_and_its_lead() -> None:
+    result = classify("他拿着菜刀在我家门口说要砍死我全家", category="D04")
+    assert result.risk_level == "red"
+    assert result.category == "D04"
+    assert result.department == "police"  # violence: the police lead whatever the topic
+
+
+def test_an_unknown_category_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown category"):
+        classify("有人打架", category="Z99")
+    with pytest.raises(ValueError, match="unknown category"):
+        assess_risk("有人打架", category="Z99")
+
+
+def test_assess_risk_agrees_with_classify_on_red_and_orange() -> None:
+    for _kind, text in RED + ORANGE + HARMLESS:
+        quick, full = assess_risk(text), classify(text)
+        if full.risk_level in ("red", "orange") or quick.level in ("red", "orange"):
+            assert quick.level == full.risk_level, text
+
+
+def test_assess_risk_names_the_department_that_must_act_first() -> None:
+    assert assess_risk("他拿刀砍人").department == "police"
+    assert assess_risk("身份证怎么补办").department is None
+
+
+def test_assess_risk_handles_empty_symbols_and_very_long_text() -> None:
+    assert assess_risk("").level == "blue"
+    assert assess_risk("？？？!!!").level == "blue"
+    assert assess_risk("我们村的路不好走。" * 600 + "现在有人拿刀砍人").level == "red"
+    with pytest.raises(TypeError):
+        assess_risk(None)  # type: ignore[arg-type]
+
+
+def test_the_danger_model_is_safe_to_share_between_threads() -> None:
+    texts = [t for _k, t in RED + HARMLESS]
+    expected = [assess_risk(t).level for t in texts]
+    engine = default_classifier()
+    errors: list[str] = []
+
+    def work() -> None:
+        for _ in range(20):
+            got = [engine.assess_risk(t).level for t in texts]
+            if got != expected:
+                errors.append("different result")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
