@@ -45,7 +45,8 @@ def is_red(text: str) -> bool:
     """True when the text tells of danger needing an immediate response (the one risk call)."""
     import classifier
 
-    return classifier.classify(text[:CHECK_CHARS]).risk_level == "red"
+    # Only the danger model, not routing: red never comes from a category's default level.
+    return classifier.assess_risk(text[:CHECK_CHARS]).level == "red"
 
 
 @cache
