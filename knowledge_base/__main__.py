@@ -1,7 +1,7 @@
 """Command line for content editors.
 
 python -m knowledge_base check [FOLDER]     validate the content files (exit 1 on errors)
-python -m knowledge_base ask "问题" [...]    show what search() answers, with scores
+python -m knowledge_base ask "问题" [...]    show what consult() makes of it, with scores
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections import Counter
 
-from knowledge_base import ContentError, load, search
+from knowledge_base import ContentError, consult, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +35,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     for question in args.questions:
-        hits = search(question)
+        result = consult(question)
         print(f"? {question}")
-        if not hits:
+        if not result.is_question:
+            where = f" → {result.pointer}" if result.pointer else ""
+            print(f"  (not a legal question: {result.kind} {result.label}{where})")
+        elif not result.hits:
             print("  (no confident answer: hand off to a person)")
-        for hit in hits:
+        else:
+            print(f"  ({result.band})")
+        for hit in result.hits:
             print(f"  {hit.score:.2f} {hit.entry_id} {hit.topics} {hit.basis}")
     return 0
 

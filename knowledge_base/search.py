@@ -1,6 +1,7 @@
 """Retrieval: normalisation (traditional→simplified, dialect and colloquial forms), jieba words via
 classifier.segment, BM25 (bm25s) over each entry's question, variants and answer, rapidfuzz for
-typos, an out-of-scope lexicon, and a confidence threshold below which nothing is returned.
+typos, an out-of-scope lexicon, intent detection (small talk, off-topic, reports: intent.py) and
+three confidence bands: answer, suggest ("您想问的是不是"), decline.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import zhconv
 from rapidfuzz import fuzz, process
 
 from classifier.segment import segment_for_search
+from knowledge_base.intent import CHITCHAT, QUESTION, IntentDetector
 from knowledge_base.loader import Content, ContentError, load_content, load_data_file
-from knowledge_base.types import Entry, Hit
+from knowledge_base.types import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _NUMBER = re.compile(r"^[0-9.,%]+[a-z]*$")
@@ -33,7 +35,8 @@ _DIALECT_PASSIVE = re.compile(r"着(?=[^，。！？,.!?\s]{0,4}?(?:打|骗|偷|
 class Thresholds:
     """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
 
-    min_coverage: float = 0.25  # share of the question's IDF weight matched by the top entry
+    answer_score: float = 0.7  # a top confidence this high is answered directly
+    min_coverage: float = 0.25  # below this top confidence the question is declined
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
@@ -111,10 +114,15 @@ class Searcher:
     """An immutable index over the loaded entries; ``search`` is safe to call from many threads."""
 
     def __init__(
-        self, content: Content, lexicon: Lexicon, thresholds: Thresholds | None = None
+        self,
+        content: Content,
+        lexicon: Lexicon,
+        thresholds: Thresholds | None = None,
+        intents: IntentDetector | None = None,
     ) -> None:
         self.content = content
         self.lexicon = lexicon
+        self.intents = intents or IntentDetector(load_data_file("intents.yaml"))
         self.thresholds = thresholds or Thresholds()
         self.entries: tuple[Entry, ...] = content.entries
         self.by_id: dict[str, Entry] = content.by_id()
@@ -184,7 +192,9 @@ class Searcher:
 
     def candidates(self, question: str) -> list[tuple[int, float]]:
         """(entry index, confidence 0..1) best first, before the threshold (for tuning)."""
-        normalized, words = self.analyse(question)
+        return self._ranked(*self.analyse(question))
+
+    def _ranked(self, normalized: str, words: list[str]) -> list[tuple[int, float]]:
         if not words or not _CJK.search(normalized) or self.lexicon.out_of_scope(normalized):
             return []
         t = self.thresholds
@@ -221,20 +231,36 @@ class Searcher:
             results[owner] = max(results.get(owner, 0.0), fuzzy[1] / 100)
         return sorted(results.items(), key=lambda item: -item[1])
 
-    def search(self, question: str, limit: int = 3) -> list[Hit]:
-        if limit <= 0:
-            return []
-        ranked = self.candidates(question)
-        if not ranked or ranked[0][1] < self.thresholds.min_coverage:
-            return []
-        floor = max(
-            self.thresholds.min_coverage * 0.5, ranked[0][1] * self.thresholds.related_ratio
-        )
-        return [
-            Hit.from_entry(self.entries[index], confidence)
+    def consult(self, question: str, limit: int = 3) -> Consultation:
+        """What the message is and, for a legal question, its band and hits (best first)."""
+        normalized, words = self.analyse(question)
+        chitchat = self.intents.chitchat_class(normalized)
+        if chitchat is not None:
+            return Consultation(CHITCHAT, label=chitchat)
+        t = self.thresholds
+        ranked = self._ranked(normalized, words)
+        top = ranked[0][1] if ranked else 0.0
+        intent = self.intents.detect(normalized, confident=top >= t.answer_score)
+        if intent.kind != QUESTION:
+            return Consultation(
+                intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
+            )
+        if top < t.min_coverage or limit <= 0:
+            return Consultation(QUESTION, DECLINE, asked=intent.asked)
+        band = ANSWER if top >= t.answer_score else SUGGEST
+        floor = max(t.min_coverage * 0.5, top * t.related_ratio)
+        hits = [
+            Hit.from_entry(self.entries[index], confidence, band)
             for index, confidence in ranked[:limit]
             if confidence >= floor
         ]
+        return Consultation(QUESTION, band, hits, asked=intent.asked)
+
+    def search(self, question: str, limit: int = 3) -> list[Hit]:
+        """Hits of an answered or suggested legal question; [] for anything else."""
+        if limit <= 0:
+            return []
+        return self.consult(question, limit).hits
 
 
 def _compact(text: str) -> str:
