@@ -37,11 +37,9 @@ async def on_media(message: Message, person: Person | None, lang: str) -> None:
 
 async def on_free_text(message: Message, state: FSMContext, lang: str) -> None:
     """Text outside any flow that the legal desk did not take: start a report with it."""
-    from bot.dialogs.report import offer_parked_draft, start_report
+    from bot.dialogs.legal import start_report_from_free_text
 
-    if await offer_parked_draft(message, state, lang):
-        return
-    await start_report(message, state, text=message.text or "", lang=lang)
+    await start_report_from_free_text(message, state, text=message.text or "", lang=lang)
 
 
 async def on_anything(message: Message, person: Person | None, lang: str) -> None:
