@@ -161,16 +161,17 @@ class IntentDetector:
 
     def detect(self, text: str, *, confident: bool = False) -> Intent:
         """What the normalised message is. ``confident``: the knowledge base has a clear match,
-        which keeps a message with an off-topic or report word a legal question."""
+        which keeps a message with a report word a legal question (an off-topic class is
+        stronger: a short everyday question often matches one word of an entry well)."""
         label = self.chitchat_class(text)
         if label is not None:
             return Intent(CHITCHAT, label)
         asked = self.asked(text)
         legal = self.is_legal(text)
-        if not legal and not confident:
+        if not legal:
             size = len(_WORD_CHAR.findall(text))
             for kind, classes in ((REPORT, self._reports), (OFF_TOPIC, self._off_topic)):
-                if size > self._max_chars[kind]:
+                if size > self._max_chars[kind] or (kind == REPORT and confident):
                     continue
                 for cls in classes:
                     if cls.matches(text):

@@ -37,6 +37,7 @@ class Thresholds:
 
     answer_score: float = 0.7  # a top confidence this high is answered directly
     min_coverage: float = 0.25  # below this top confidence the question is declined
+    min_coverage_plain: float = 0.25  # …the same for a question with no legal cue word
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
@@ -245,10 +246,11 @@ class Searcher:
             return Consultation(
                 intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
             )
-        if top < t.min_coverage or limit <= 0:
+        floor = t.min_coverage if intent.legal else t.min_coverage_plain
+        if top < floor or limit <= 0:
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
         band = ANSWER if top >= t.answer_score else SUGGEST
-        floor = max(t.min_coverage * 0.5, top * t.related_ratio)
+        floor = max(floor * 0.5, top * t.related_ratio)
         hits = [
             Hit.from_entry(self.entries[index], confidence, band)
             for index, confidence in ranked[:limit]
