@@ -19,6 +19,7 @@ REPORT = "report"
 QUESTION = "question"
 
 SYMBOLS = "symbols"  # the chit-chat class of emoji, punctuation, numbers and single characters
+UNCLEAR = "unclear"  # a few words that are neither a question nor legal (declined as small talk)
 _FILE = "intents.yaml"
 _WORD_CHAR = re.compile(r"[\u4e00-\u9fffa-z]")
 _QUESTION_END = re.compile(r"([?？]|[吗嘛么][。.!！~～]?)\s*$")
@@ -160,9 +161,10 @@ class IntentDetector:
         return self._legal is not None and bool(self._legal.search(text))
 
     def detect(self, text: str, *, confident: bool = False) -> Intent:
-        """What the normalised message is. ``confident``: the knowledge base has a clear match,
-        which keeps a message with a report word a legal question (an off-topic class is
-        stronger: a short everyday question often matches one word of an entry well)."""
+        """What the normalised message is. ``confident``: the knowledge base has a clear match
+        for a message that is not short, which keeps it a legal question even with a report
+        or off-topic word (a short everyday question often matches one word of an entry well,
+        so the caller says when the match counts)."""
         label = self.chitchat_class(text)
         if label is not None:
             return Intent(CHITCHAT, label)
@@ -171,7 +173,7 @@ class IntentDetector:
         if not legal:
             size = len(_WORD_CHAR.findall(text))
             for kind, classes in ((REPORT, self._reports), (OFF_TOPIC, self._off_topic)):
-                if size > self._max_chars[kind] or (kind == REPORT and confident):
+                if size > self._max_chars[kind] or confident:
                     continue
                 for cls in classes:
                     if cls.matches(text):

@@ -19,7 +19,7 @@ import zhconv
 from rapidfuzz import fuzz, process
 
 from classifier.segment import segment_for_search
-from knowledge_base.intent import CHITCHAT, QUESTION, IntentDetector
+from knowledge_base.intent import CHITCHAT, QUESTION, UNCLEAR, IntentDetector
 from knowledge_base.loader import Content, ContentError, load_content, load_data_file
 from knowledge_base.types import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit
 
@@ -36,8 +36,10 @@ class Thresholds:
     """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
 
     answer_score: float = 0.7  # a top confidence this high is answered directly
-    min_coverage: float = 0.25  # below this top confidence the question is declined
-    min_coverage_plain: float = 0.25  # …the same for a question with no legal cue word
+    min_coverage: float = 0.22  # below this top confidence the question is declined
+    min_coverage_plain: float = 0.7  # …for a short question with no legal cue word
+    plain_chars: int = 12  # "short": up to this many characters
+    plain_min_chars: int = 6  # a question this short with no legal cue word is never answered
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
@@ -53,6 +55,12 @@ class Lexicon:
     def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
         phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
         self.words = _str_map(synonyms.get("words"), "synonyms.yaml", "words")
+        weights = synonyms.get("weights") or {}
+        if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and v > 0 for k, v in weights.items()
+        ):
+            raise ContentError("synonyms.yaml", "'weights' must map words to positive numbers")
+        self.weights = {k.lower(): float(v) for k, v in weights.items()}
         self.stopwords = frozenset(
             _str_list(synonyms.get("stopwords"), "synonyms.yaml", "stopwords")
         )
@@ -156,7 +164,8 @@ class Searcher:
         self._term_scores = (
             np.stack(
                 [
-                    asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros)
+                    lexicon.weights.get(w, 1.0)
+                    * (asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros))
                     for w in terms
                 ]
             )
@@ -169,7 +178,8 @@ class Searcher:
             for term in asked_terms | answer_terms:
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         self._idf = {
-            term: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()
+            term: lexicon.weights.get(term, 1.0) * math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            for term, df in doc_freq.items()
         }
 
     def _matched_idf(self, index: int, words: list[str]) -> float:
@@ -241,13 +251,20 @@ class Searcher:
         t = self.thresholds
         ranked = self._ranked(normalized, words)
         top = ranked[0][1] if ranked else 0.0
-        intent = self.intents.detect(normalized, confident=top >= t.answer_score)
+        size = len(_compact(normalized))
+        intent = self.intents.detect(
+            normalized, confident=top >= t.answer_score and size > t.plain_chars
+        )
         if intent.kind != QUESTION:
             return Consultation(
                 intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
             )
-        floor = t.min_coverage if intent.legal else t.min_coverage_plain
-        if top < floor or limit <= 0:
+        plain = not intent.legal and size <= t.plain_chars
+        floor = t.min_coverage_plain if plain else t.min_coverage
+        if top < floor or limit <= 0 or (not intent.legal and size <= t.plain_min_chars):
+            if not intent.legal and not intent.asked and size <= t.plain_min_chars:
+                # a few characters, no question, nothing legal: not understood, no hand-off
+                return Consultation(CHITCHAT, label=UNCLEAR)
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
         band = ANSWER if top >= t.answer_score else SUGGEST
         floor = max(floor * 0.5, top * t.related_ratio)
