@@ -45,6 +45,7 @@ class _Class:
     cues: re.Pattern[str] | None = None
     subjects: re.Pattern[str] | None = None
     problems: re.Pattern[str] | None = None
+    strong: bool = False  # matches even when a legal cue is present
 
     def matches(self, text: str) -> bool:
         if self.cues is not None and self.cues.search(text):
@@ -100,6 +101,7 @@ def _classes(raw: Any, section: str) -> list[_Class]:
                 cues=_alternation(cues),
                 subjects=_alternation(subjects),
                 problems=_alternation(problems),
+                strong=spec.get("strong") is True,
             )
         )
     return classes
@@ -170,12 +172,12 @@ class IntentDetector:
             return Intent(CHITCHAT, label)
         asked = self.asked(text)
         legal = self.is_legal(text)
-        if not legal:
+        if not confident:
             size = len(_WORD_CHAR.findall(text))
             for kind, classes in ((REPORT, self._reports), (OFF_TOPIC, self._off_topic)):
-                if size > self._max_chars[kind] or confident:
+                if size > self._max_chars[kind]:
                     continue
                 for cls in classes:
-                    if cls.matches(text):
+                    if (cls.strong or not legal) and cls.matches(text):
                         return Intent(kind, cls.name, cls.pointer, asked)
         return Intent(QUESTION, asked=asked, legal=legal)
