@@ -238,7 +238,7 @@ def render_suggestions(
 def _text_or(key: str, fallback: str, lang: str) -> str:
     """A per-class text (``legal.chitchat_greeting``), or the general one when a county added a
     class to intents.yaml without writing its text."""
-    return t(key if key in keys(lang) or key in keys("zh") else fallback, lang)
+    return t(key if key in keys("zh") else fallback, lang)
 
 
 def render_chitchat(
