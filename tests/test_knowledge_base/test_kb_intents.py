@@ -216,3 +216,31 @@ def test_the_sets_are_large_and_distinct() -> None:
     off_topic = [r["text"] for r in _rows("offtopic")]
     assert len(chitchat) >= 150 and len(off_topic) >= 150
     assert len(set(chitchat)) == len(chitchat) and len(set(off_topic)) == len(off_topic)
+
+
+@pytest.mark.parametrize(
+    "text", ["老板叫我明天不用来了", "老板炒了我鱿鱼", "老板叫我走人，工资也不结"]
+)
+def test_being_let_go_in_everyday_words_is_a_labour_question(text: str) -> None:
+    hits = knowledge_base.search(text)
+    assert hits and "劳动纠纷" in hits[0].topics
+
+
+def test_a_vague_dismissal_is_declined_rather_than_answered_as_demolition() -> None:
+    hits = knowledge_base.search("厂里把我辞了一分钱没给")
+    assert hits == [] or "劳动纠纷" in hits[0].topics
+
+
+@pytest.mark.parametrize(
+    "text", ["交警认定我次责怎么赔", "交警的责任认定书说我是次要责任，咋个赔"]
+)
+def test_a_traffic_liability_question_is_about_traffic_not_livestock(text: str) -> None:
+    hits = knowledge_base.search(text)
+    assert hits and "交通事故" in hits[0].topics
+    assert hits[0].entry_id != "tr-livestock-collision"
+
+
+@pytest.mark.parametrize("text", ["路灯坏了好几天了没人修", "村里的路灯不亮了"])
+def test_a_broken_street_lamp_gets_no_legal_answer(text: str) -> None:
+    assert knowledge_base.search(text) == []
+    assert knowledge_base.consult(text).kind == "report"
