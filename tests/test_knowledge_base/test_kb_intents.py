@@ -244,3 +244,21 @@ def test_a_traffic_liability_question_is_about_traffic_not_livestock(text: str) 
 def test_a_broken_street_lamp_gets_no_legal_answer(text: str) -> None:
     assert knowledge_base.search(text) == []
     assert knowledge_base.consult(text).kind == "report"
+
+
+def test_bands_command_reports_band_shares_and_direct_precision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from knowledge_base.__main__ import main
+
+    entry = knowledge_base.get_entry("marriage-divorce-by-agreement")
+    assert entry is not None
+    rows = tmp_path / "topics.csv"
+    rows.write_text(
+        f"id,text,topic\n1,{entry.question},婚姻家庭\n2,红烧肉怎么做,婚姻家庭\n3,股权转让,公司法\n",
+        encoding="utf-8",
+    )
+    assert main(["bands", str(rows)]) == 0
+    out = capsys.readouterr().out
+    assert "answer=0.500" in out and "offtopic=0.500" in out
+    assert "direct-answer precision=1.000 n=2" in out
