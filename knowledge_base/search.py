@@ -259,12 +259,12 @@ class Searcher:
             return Consultation(
                 intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
             )
+        tiny = not intent.legal and size <= t.plain_min_chars
+        if tiny and not intent.asked:  # a few characters, no question, nothing legal
+            return Consultation(CHITCHAT, label=UNCLEAR)  # not understood: no hand-off
         plain = not intent.legal and size <= t.plain_chars
         floor = t.min_coverage_plain if plain else t.min_coverage
-        if top < floor or limit <= 0 or (not intent.legal and size <= t.plain_min_chars):
-            if not intent.legal and not intent.asked and size <= t.plain_min_chars:
-                # a few characters, no question, nothing legal: not understood, no hand-off
-                return Consultation(CHITCHAT, label=UNCLEAR)
+        if tiny or top < floor or limit <= 0:
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
         band = ANSWER if top >= t.answer_score else SUGGEST
         floor = max(floor * 0.5, top * t.related_ratio)
