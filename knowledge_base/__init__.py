@@ -1,6 +1,8 @@
 """Free legal consultation knowledge base: FAQ content as data files, and retrieval.
 
     search(question, limit=3) -> list[Hit]   # [] = not confident: hand off to a person
+    consult(question) -> Consultation        # chit-chat / off-topic / report / question + band
+    asks(text) -> bool                       # phrased as a question (question word or 吗/？)
     get_entry(entry_id) -> Entry | None
     topics() -> list[str]                    # the content files' topics, for browsing
     entries_for_topic(topic) -> list[Entry]
@@ -18,18 +20,26 @@ from pathlib import Path
 from knowledge_base.loader import Content, ContentError, load_content
 from knowledge_base.search import Searcher, Thresholds, build_searcher
 from knowledge_base.types import (
+    ANSWER,
+    DECLINE,
     IN_SCOPE_TOPICS,
     LAWBENCH_TOPICS,
     OUT_OF_SCOPE_TOPICS,
+    SUGGEST,
+    Consultation,
     Entry,
     Hit,
     LawRef,
 )
 
 __all__ = [
+    "ANSWER",
+    "DECLINE",
     "IN_SCOPE_TOPICS",
     "LAWBENCH_TOPICS",
     "OUT_OF_SCOPE_TOPICS",
+    "SUGGEST",
+    "Consultation",
     "Content",
     "ContentError",
     "Entry",
@@ -37,6 +47,8 @@ __all__ = [
     "LawRef",
     "Searcher",
     "Thresholds",
+    "asks",
+    "consult",
     "entries_for_topic",
     "get_entry",
     "load",
@@ -73,6 +85,18 @@ def preload() -> None:
 def search(question: str, limit: int = 3) -> list[Hit]:
     """Best-matching entries for a resident's question; [] when not confident or out of scope."""
     return _default().search(question, limit)
+
+
+def consult(question: str, limit: int = 3) -> Consultation:
+    """What a message is (chit-chat, off-topic, report, question) and, for a question, its
+    confidence band (answer, suggest, decline) with up to ``limit`` hits."""
+    return _default().consult(question, limit)
+
+
+def asks(text: str) -> bool:
+    """True for a message phrased as a question (a question word, or 吗/？ at the end)."""
+    searcher = _default()
+    return searcher.intents.asked(searcher.lexicon.normalize(text))
 
 
 def get_entry(entry_id: str) -> Entry | None:

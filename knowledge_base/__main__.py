@@ -1,16 +1,19 @@
 """Command line for content editors.
 
 python -m knowledge_base check [FOLDER]     validate the content files (exit 1 on errors)
-python -m knowledge_base ask "问题" [...]    show what search() answers, with scores
+python -m knowledge_base ask "问题" [...]    show what consult() makes of it, with scores
+python -m knowledge_base bands FILE.csv      share of each band and the precision of direct answers
+                                           on a topic set (id,text,topic), e.g. dev_topics.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections import Counter
 
-from knowledge_base import ContentError, load, search
+from knowledge_base import ANSWER, OUT_OF_SCOPE_TOPICS, ContentError, consult, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("folder", nargs="?", default=None)
     ask = commands.add_parser("ask", help="search the packaged content")
     ask.add_argument("questions", nargs="+")
+    bands = commands.add_parser("bands", help="band shares and direct-answer precision")
+    bands.add_argument("file")
     args = parser.parse_args(argv)
+
+    if args.command == "bands":
+        return _bands(args.file)
 
     if args.command == "check":
         try:
@@ -35,12 +43,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     for question in args.questions:
-        hits = search(question)
+        result = consult(question)
         print(f"? {question}")
-        if not hits:
+        if not result.is_question:
+            where = f" → {result.pointer}" if result.pointer else ""
+            print(f"  (not a legal question: {result.kind} {result.label}{where})")
+        elif not result.hits:
             print("  (no confident answer: hand off to a person)")
-        for hit in hits:
+        else:
+            print(f"  ({result.band})")
+        for hit in result.hits:
             print(f"  {hit.score:.2f} {hit.entry_id} {hit.topics} {hit.basis}")
+    return 0
+
+
+def _bands(path: str) -> int:
+    """In-scope rows of a topic set: how many fall in each band, and how often a direct answer's
+    topic is right (the share the bands are calibrated on)."""
+    with open(path, encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["topic"] not in OUT_OF_SCOPE_TOPICS]
+    counts: Counter[str] = Counter()
+    right = 0
+    for row in rows:
+        result = consult(row["text"])
+        band = result.band if result.is_question else result.kind
+        counts[band] += 1
+        right += band == ANSWER and row["topic"] in result.hits[0].topics
+    total = len(rows) or 1
+    print(" ".join(f"{name}={count / total:.3f}" for name, count in sorted(counts.items())))
+    print(f"direct-answer precision={right / max(counts[ANSWER], 1):.3f} n={len(rows)}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Retrieval: normalisation (traditional→simplified, dialect and colloquial forms), jieba words via
 classifier.segment, BM25 (bm25s) over each entry's question, variants and answer, rapidfuzz for
-typos, an out-of-scope lexicon, and a confidence threshold below which nothing is returned.
+typos, an out-of-scope lexicon, intent detection (small talk, off-topic, reports: intent.py) and
+three confidence bands: answer, suggest ("您想问的是不是"), decline.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import zhconv
 from rapidfuzz import fuzz, process
 
 from classifier.segment import segment_for_search
+from knowledge_base.intent import CHITCHAT, QUESTION, UNCLEAR, IntentDetector
 from knowledge_base.loader import Content, ContentError, load_content, load_data_file
-from knowledge_base.types import Entry, Hit
+from knowledge_base.types import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _NUMBER = re.compile(r"^[0-9.,%]+[a-z]*$")
@@ -33,7 +35,11 @@ _DIALECT_PASSIVE = re.compile(r"着(?=[^，。！？,.!?\s]{0,4}?(?:打|骗|偷|
 class Thresholds:
     """Confidence settings (tuned on the DEV benchmark as a whole, never per question)."""
 
-    min_coverage: float = 0.25  # share of the question's IDF weight matched by the top entry
+    answer_score: float = 0.7  # a top confidence this high is answered directly
+    min_coverage: float = 0.22  # below this top confidence the question is declined
+    min_coverage_plain: float = 0.7  # …for a short question with no legal cue word
+    plain_chars: int = 12  # "short": up to this many characters
+    plain_min_chars: int = 6  # a question this short with no legal cue word is never answered
     min_matched_idf: float = 5.0  # absolute IDF weight matched by the top entry
     short_question_share: float = 0.9  # …or this share of a short question's whole IDF weight
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
@@ -49,6 +55,12 @@ class Lexicon:
     def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
         phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
         self.words = _str_map(synonyms.get("words"), "synonyms.yaml", "words")
+        weights = synonyms.get("weights") or {}
+        if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and v > 0 for k, v in weights.items()
+        ):
+            raise ContentError("synonyms.yaml", "'weights' must map words to positive numbers")
+        self.weights = {k.lower(): float(v) for k, v in weights.items()}
         self.stopwords = frozenset(
             _str_list(synonyms.get("stopwords"), "synonyms.yaml", "stopwords")
         )
@@ -111,10 +123,15 @@ class Searcher:
     """An immutable index over the loaded entries; ``search`` is safe to call from many threads."""
 
     def __init__(
-        self, content: Content, lexicon: Lexicon, thresholds: Thresholds | None = None
+        self,
+        content: Content,
+        lexicon: Lexicon,
+        thresholds: Thresholds | None = None,
+        intents: IntentDetector | None = None,
     ) -> None:
         self.content = content
         self.lexicon = lexicon
+        self.intents = intents or IntentDetector(load_data_file("intents.yaml"))
         self.thresholds = thresholds or Thresholds()
         self.entries: tuple[Entry, ...] = content.entries
         self.by_id: dict[str, Entry] = content.by_id()
@@ -147,7 +164,8 @@ class Searcher:
         self._term_scores = (
             np.stack(
                 [
-                    asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros)
+                    lexicon.weights.get(w, 1.0)
+                    * (asked_rows.get(w, zeros) + t.answer_weight * answer_rows.get(w, zeros))
                     for w in terms
                 ]
             )
@@ -160,7 +178,8 @@ class Searcher:
             for term in asked_terms | answer_terms:
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         self._idf = {
-            term: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) for term, df in doc_freq.items()
+            term: lexicon.weights.get(term, 1.0) * math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            for term, df in doc_freq.items()
         }
 
     def _matched_idf(self, index: int, words: list[str]) -> float:
@@ -184,7 +203,9 @@ class Searcher:
 
     def candidates(self, question: str) -> list[tuple[int, float]]:
         """(entry index, confidence 0..1) best first, before the threshold (for tuning)."""
-        normalized, words = self.analyse(question)
+        return self._ranked(*self.analyse(question))
+
+    def _ranked(self, normalized: str, words: list[str]) -> list[tuple[int, float]]:
         if not words or not _CJK.search(normalized) or self.lexicon.out_of_scope(normalized):
             return []
         t = self.thresholds
@@ -221,20 +242,44 @@ class Searcher:
             results[owner] = max(results.get(owner, 0.0), fuzzy[1] / 100)
         return sorted(results.items(), key=lambda item: -item[1])
 
-    def search(self, question: str, limit: int = 3) -> list[Hit]:
-        if limit <= 0:
-            return []
-        ranked = self.candidates(question)
-        if not ranked or ranked[0][1] < self.thresholds.min_coverage:
-            return []
-        floor = max(
-            self.thresholds.min_coverage * 0.5, ranked[0][1] * self.thresholds.related_ratio
+    def consult(self, question: str, limit: int = 3) -> Consultation:
+        """What the message is and, for a legal question, its band and hits (best first)."""
+        normalized, words = self.analyse(question)
+        chitchat = self.intents.chitchat_class(normalized)
+        if chitchat is not None:
+            return Consultation(CHITCHAT, label=chitchat)
+        t = self.thresholds
+        ranked = self._ranked(normalized, words)
+        top = ranked[0][1] if ranked else 0.0
+        size = len(_compact(normalized))
+        intent = self.intents.detect(
+            normalized, confident=top >= t.answer_score and size > t.plain_chars
         )
-        return [
-            Hit.from_entry(self.entries[index], confidence)
+        if intent.kind != QUESTION:
+            return Consultation(
+                intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
+            )
+        tiny = not intent.legal and size <= t.plain_min_chars
+        if tiny and not intent.asked:  # a few characters, no question, nothing legal
+            return Consultation(CHITCHAT, label=UNCLEAR)  # not understood: no hand-off
+        plain = not intent.legal and size <= t.plain_chars
+        floor = t.min_coverage_plain if plain else t.min_coverage
+        if tiny or top < floor or limit <= 0:
+            return Consultation(QUESTION, DECLINE, asked=intent.asked)
+        band = ANSWER if top >= t.answer_score else SUGGEST
+        floor = max(floor * 0.5, top * t.related_ratio)
+        hits = [
+            Hit.from_entry(self.entries[index], confidence, band)
             for index, confidence in ranked[:limit]
             if confidence >= floor
         ]
+        return Consultation(QUESTION, band, hits, asked=intent.asked)
+
+    def search(self, question: str, limit: int = 3) -> list[Hit]:
+        """Hits of an answered or suggested legal question; [] for anything else."""
+        if limit <= 0:
+            return []
+        return self.consult(question, limit).hits
 
 
 def _compact(text: str) -> str:

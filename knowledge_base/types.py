@@ -16,6 +16,12 @@ IN_SCOPE_TOPICS: tuple[str, ...] = tuple(
     t for t in LAWBENCH_TOPICS if t not in OUT_OF_SCOPE_TOPICS
 )
 
+# Confidence bands of a legal question: a clear match is answered, a middle one is offered as
+# "您想问的是不是", anything lower is declined (hand-off to a person).
+ANSWER = "answer"
+SUGGEST = "suggest"
+DECLINE = "decline"
+
 
 @dataclass(frozen=True)
 class LawRef:
@@ -62,7 +68,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result; ``score`` is the retrieval confidence (higher is better, 0..1)."""
+    """One search result; ``score`` is the retrieval confidence (higher is better, 0..1) and
+    ``band`` the confidence band of the whole result (answer or suggest)."""
 
     entry_id: str
     question: str
@@ -74,9 +81,10 @@ class Hit:
     related: list[str] = field(default_factory=list)
     dispute: bool = False
     category: str | None = None
+    band: str = ANSWER
 
     @classmethod
-    def from_entry(cls, entry: Entry, score: float) -> Hit:
+    def from_entry(cls, entry: Entry, score: float, band: str = ANSWER) -> Hit:
         return cls(
             entry_id=entry.id,
             question=entry.question,
@@ -88,4 +96,28 @@ class Hit:
             related=list(entry.related),
             dispute=entry.dispute,
             category=entry.category,
+            band=band,
         )
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """What the knowledge base makes of a resident's message.
+
+    ``kind``: chitchat (greetings, thanks, emoji …), offtopic (weather, recipes …), report (a
+    problem for a department, not a legal question) or question. ``band`` is answer, suggest or
+    decline (always decline unless a question). ``label`` names the class that decided a
+    non-question, ``pointer`` where to send the resident instead ("" for nowhere), ``asked``
+    whether the message is phrased as a question. ``hits`` are empty unless answer or suggest.
+    """
+
+    kind: str
+    band: str = DECLINE
+    hits: list[Hit] = field(default_factory=list)
+    label: str = ""
+    pointer: str = ""
+    asked: bool = False
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == "question"

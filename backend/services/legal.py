@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import knowledge_base
 from backend.county import County
 from backend.models import Case, LegalQuestionLog, Person
 from backend.services import intake
 from backend.services.errors import NotFound, ValidationFailed
-from knowledge_base import Hit
+from knowledge_base import DECLINE, Consultation, Hit
 
 LEGAL_DEPARTMENT = "justice"
 LEGAL_CATEGORY = "C10"
 DEFAULT_REPLY_WORKING_DAYS = 3  # 签收 1 + 咨询类 2 (county.yaml time profile "consult")
 MAX_QUESTION_CHARS = 5000  # longer questions are cut (a Telegram message holds 4,096)
+SEARCH_CHARS = 1000  # retrieval looks at the start of a long message; the log keeps all of it
+# A declined statement the classifier files under a public service or hazard (B*, C*) or
+# pollution (D16) with this confidence is a report, not a legal question.
+REPORT_CONFIDENCE = 0.6
+REPORT_CATEGORY_PREFIXES = ("B", "C")
+LEGAL_CATEGORIES = frozenset({"C10"})
+REPORT_CATEGORIES = frozenset({"D16"})
 
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -44,6 +54,40 @@ def normalize_phone(raw: str) -> str | None:
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return digits
     return None
+
+
+class Consulting(Protocol):
+    """What consultation needs from the knowledge base (the ``knowledge_base`` package)."""
+
+    def consult(self, question: str, limit: int = 3) -> Consultation: ...
+
+
+def consult(*, text: str, knowledge: Consulting | None = None) -> Consultation:
+    """What a resident's message is, for the legal desk and for free text at the main menu.
+
+    The knowledge base tells small talk, off-topic questions, reports and legal questions
+    (with the band: answer, suggest, decline); a declined statement that the classifier
+    confidently routes as a public-service problem or hazard becomes a report.
+    """
+    kb: Consulting = knowledge if knowledge is not None else knowledge_base
+    result = kb.consult(text[:SEARCH_CHARS])
+    if result.is_question and result.band == DECLINE and not result.asked and _report_like(text):
+        return replace(result, kind="report", label="routing")
+    return result
+
+
+def _report_like(text: str) -> bool:
+    data = intake.classify(text[:SEARCH_CHARS])
+    category = str(data.get("category") or "")
+    if category in LEGAL_CATEGORIES or float(data.get("confidence") or 0) < REPORT_CONFIDENCE:
+        return False
+    return category in REPORT_CATEGORIES or category.startswith(REPORT_CATEGORY_PREFIXES)
+
+
+def takes_free_text(result: Consultation) -> bool:
+    """Free text at the main menu goes to the legal desk when it is a legal question phrased as
+    one, or one the knowledge base answers; other statements start a report."""
+    return result.is_question and (result.asked or bool(result.hits))
 
 
 def _clean_question(question: str) -> str:

@@ -1,12 +1,17 @@
 """法律咨询: free legal consultation in the resident's private chat.
 
-Flow: 法律咨询 from the main menu (or any question-like text outside a flow) → the resident
-asks in their own words, or browses by topic → answer card: the answer, its legal basis, a
-one-line disclaimer, up to three related questions, 有帮助 / 没帮助 / 找律师（免费）, and —
-when the question is really a dispute — 把这件事作为纠纷反映 (starts the report flow with the
-question prefilled). No confident answer, or 找律师 → hand-off: phone (request_contact or
-typed) or anonymous → confirm → a case for the 司法局 法律专家工作室
-(backend.services.legal.handoff_to_lawyer).
+Flow: 法律咨询 from the main menu (or free text outside a flow) → the resident asks in their own
+words, or browses by topic → ``backend.services.legal.consult`` says what the message is:
+- small talk (你好, 好的, 谢谢, emoji, numbers) → a short friendly reply and the menu;
+- off topic (weather, recipes, buses …) → a polite decline with a pointer, no lawyer button;
+- a report (a broken lamp, pollution, a village official's misconduct → 12388) → the report flow;
+- a legal question, by confidence band: answer → the answer card (answer, legal basis, a
+  one-line disclaimer, up to three related questions, 有帮助 / 没帮助 / 找律师（免费）, and for a
+  dispute 把这件事作为纠纷反映); suggest → "您想问的是不是：" with up to three candidate questions
+  and 都不是 (hand-off offer); decline → the hand-off offer.
+Hand-off: phone (request_contact or typed) or anonymous → confirm → a case for the 司法局
+法律专家工作室 (backend.services.legal.handoff_to_lawyer), only ever from a logged question or a
+typed legal question.
 
 Every button carries only ids; the server re-checks that a logged question belongs to the presser.
 The knowledge base is the ``knowledge_base`` package unless a test puts another one in the
@@ -44,29 +49,20 @@ from backend.services.errors import DomainError
 from backend.untrusted import MAX_ROW_ID, parse_int
 from bot.callbacks import MenuAction
 from bot.dialogs.states import LegalSG
-from bot.texts import t
-from knowledge_base import Entry, Hit
+from bot.dialogs.widgets import main_menu
+from bot.texts import keys, t
+from knowledge_base import ANSWER, SUGGEST, Consultation, Entry, Hit
 
 log = logging.getLogger(__name__)
 
-SEARCH_CHARS = 1000  # retrieval looks at the start of a long message; the log keeps all of it
+SEARCH_CHARS = legal_service.SEARCH_CHARS
 ECHO_CHARS = 300  # how much of the resident's question a card repeats
 LABEL_CHARS = 40  # button labels are cut to this
 RELATED_LIMIT = 3
-CONFIDENT_SCORE = 0.9  # a hit this good makes free text a question even without a question word
 TOPIC_PAGE_SIZE = 10  # questions per page when browsing a topic
 TOPIC_COLUMNS = 2
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
-
-# Words that make a message a question (Mandarin and the Yunnan forms residents type).
-_QUESTION_WORDS = (
-    "怎么办", "怎么", "咋办", "咋个", "咋整", "能不能", "可不可以", "可以吗", "行不行", "给是",
-    "是不是", "是否", "哪样", "多久", "多长时间", "要多少", "多少钱", "违法吗", "合法吗", "犯法吗",
-    "算不算", "有没有", "该不该", "找谁", "去哪里", "如何", "咋弄", "犯不犯法",
-)  # fmt: skip
-_QUESTION_END = re.compile(r"([?？]|[吗嘛么][。.!！~～]?)\s*$")
-_WORD_CHARS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
-MIN_QUESTION_CHARS = 4  # "在吗" or "你好吗" is a greeting, not a legal question
+REPORT_TEXT_KEY = "legal_report_text"  # FSM data: the complaint offered to the report flow
 
 
 HANDOFF_STATES = (LegalSG.handoff_question, LegalSG.handoff_contact, LegalSG.handoff_confirm)
@@ -84,6 +80,8 @@ class Knowledge(Protocol):
 
     def search(self, question: str, limit: int = 3) -> list[Hit]: ...
 
+    def consult(self, question: str, limit: int = 3) -> Consultation: ...
+
     def get_entry(self, entry_id: str) -> Entry | None: ...
 
     def topics(self) -> list[str]: ...
@@ -95,19 +93,14 @@ def _kb(legal_knowledge: Knowledge | None) -> Knowledge:
     return legal_knowledge if legal_knowledge is not None else knowledge_base
 
 
-def looks_like_question(text: str) -> bool:
-    """True for a message phrased as a question (punctuation or a question word)."""
-    stripped = text.strip()
-    if len(_WORD_CHARS.findall(stripped)) < MIN_QUESTION_CHARS:
-        return False
-    return bool(_QUESTION_END.search(stripped)) or any(w in stripped for w in _QUESTION_WORDS)
+def _consult(text: str, legal_knowledge: Knowledge | None) -> Consultation:
+    return legal_service.consult(text=text, knowledge=_kb(legal_knowledge))
 
 
-class QuestionLike(Filter):
-    """Free text that reads like a question, or that the knowledge base answers confidently.
-
-    Passes the hits on to the handler as ``legal_hits`` so the search runs once.
-    """
+class FreeText(Filter):
+    """Text typed outside any flow that this desk takes: small talk, off topic, a report, or a
+    legal question (``legal_service.takes_free_text``). Passes the result as ``consultation``
+    so that the consultation runs once; other statements are left to the fallback (a report)."""
 
     async def __call__(
         self, message: Message, legal_knowledge: Knowledge | None = None
@@ -115,10 +108,10 @@ class QuestionLike(Filter):
         text = message.text
         if not text or text.startswith("/"):
             return False
-        hits = _kb(legal_knowledge).search(text[:SEARCH_CHARS])
-        if looks_like_question(text) or (hits and hits[0].score >= CONFIDENT_SCORE):
-            return {"legal_hits": hits}
-        return False
+        consultation = _consult(text, legal_knowledge)
+        if consultation.is_question and not legal_service.takes_free_text(consultation):
+            return False
+        return {"consultation": consultation}
 
 
 # -- rendering -------------------------------------------------------------------------
@@ -226,6 +219,64 @@ def render_unanswered(
     return text, _markup(rows)
 
 
+def render_suggestions(
+    question: str, hits: list[Hit], *, log_id: int, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The middle band: "您想问的是不是：" with the candidates, and 都不是 → the hand-off offer."""
+    rows: list[list[InlineKeyboardButton | None]] = [
+        [_button(hit.question, "entry", hit.entry_id)] for hit in hits[:RELATED_LIMIT]
+    ]
+    rows += [[_button(t("legal.btn_none_of_these", lang), "lawyer", log_id)], [_menu_button(lang)]]
+    text = "\n\n".join(
+        [
+            t("legal.handoff_offer_question", lang, question=_short(question, ECHO_CHARS)),
+            t("legal.suggest_heading", lang),
+        ]
+    )
+    return text, _markup(rows)
+
+
+def _text_or(key: str, fallback: str, lang: str) -> str:
+    """A per-class text (``legal.chitchat_greeting``), or the general one when a county added a
+    class to intents.yaml without writing its text."""
+    return t(key if key in keys("zh") else fallback, lang)
+
+
+def render_chitchat(
+    label: str, *, lang: str, person: Person | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Small talk: a short friendly reply and the main menu (never an answer or a hand-off)."""
+    text = _text_or(f"legal.chitchat_{label}", "legal.chitchat_symbols", lang)
+    return text, main_menu(lang, person)
+
+
+def render_off_topic(pointer: str, *, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A question outside the legal desk: a polite decline, where to go instead, no lawyer."""
+    parts = [t("legal.offtopic", lang)]
+    key = f"legal.offtopic_pointer_{pointer}"
+    if pointer and key in keys("zh"):
+        parts.append(t(key, lang))
+    parts.append(t("legal.offtopic_more", lang))
+    rows: list[list[InlineKeyboardButton | None]] = [
+        [_button(t("legal.btn_ask_again", lang), "ask")],
+        [_menu_button(lang)],
+    ]
+    return "\n\n".join(parts), _markup(rows)
+
+
+def render_report_offer(pointer: str, *, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A problem for a department: offer the report flow (and a direct line where there is one)."""
+    parts = [t("legal.report_offer", lang)]
+    key = f"legal.report_pointer_{pointer}"
+    if pointer and key in keys("zh"):
+        parts.append(t(key, lang))
+    rows: list[list[InlineKeyboardButton | None]] = [
+        [_button(t("legal.btn_report_plain", lang), "file")],
+        [_menu_button(lang)],
+    ]
+    return "\n\n".join(parts), _markup(rows)
+
+
 def _ask_markup(lang: str) -> InlineKeyboardMarkup:
     return _markup([[_button(t("legal.btn_topics", lang), "topics")], [_menu_button(lang)]])
 
@@ -255,31 +306,51 @@ async def start_consultation(message: Message, state: FSMContext, lang: str) -> 
     await message.answer(t("legal.ask", lang), reply_markup=_ask_markup(lang))
 
 
-async def answer_question(
+async def answer_consultation(
     message: Message,
+    state: FSMContext,
     *,
     question: str,
-    hits: list[Hit],
+    consultation: Consultation,
     session: AsyncSession,
     person: Person,
     lang: str,
     kb: Knowledge,
     offer_report: bool,
 ) -> None:
-    """Log the question and send the answer card, or the hand-off offer when nothing fits."""
+    """Reply to a message by what it is: small talk, off topic, a report, or a legal question by
+    band (answer card, "您想问的是不是", or the hand-off offer). Only questions are logged."""
+    kind = consultation.kind
+    if kind == "chitchat":
+        text, reply = render_chitchat(consultation.label, lang=lang, person=person)
+        await message.answer(text, reply_markup=reply)
+        return
+    if kind == "offtopic":
+        text, markup = render_off_topic(consultation.pointer, lang=lang)
+        await message.answer(text, reply_markup=markup)
+        return
+    if kind == "report":
+        await state.update_data({REPORT_TEXT_KEY: question[: legal_service.MAX_QUESTION_CHARS]})
+        text, markup = render_report_offer(consultation.pointer, lang=lang)
+        await message.answer(text, reply_markup=markup)
+        return
+    hits = consultation.hits
+    shown = hits if consultation.band == ANSWER else []
     row = await legal_service.log_question(
-        session=session, person=person, question=question, hits=hits
+        session=session, person=person, question=question, hits=shown
     )
     assert row.id is not None
     # Danger (110/120/12356 and 🚨) was already answered by the risk gate, before this handler.
-    if not hits:
-        text, markup = render_unanswered(
-            question, log_id=row.id, offer_report=offer_report, lang=lang
-        )
-    else:
+    if hits and consultation.band == SUGGEST:
+        text, markup = render_suggestions(question, hits, log_id=row.id, lang=lang)
+    elif hits:
         related = _related_entries(kb, hits[0], hits[1:])
         text, markup = render_answer(
             hits[0], related, log_id=row.id, typed=True, lang=lang, offer_report=offer_report
+        )
+    else:
+        text, markup = render_unanswered(
+            question, log_id=row.id, offer_report=offer_report, lang=lang
         )
     await message.answer(text, reply_markup=markup)
 
@@ -359,22 +430,22 @@ def create_router() -> Router:
     @router.message(LegalSG.question, F.text, ~F.text.startswith("/"))
     async def on_question(
         message: Message,
+        state: FSMContext,
         session: AsyncSession,
         person: Person,
         lang: str,
         legal_knowledge: Knowledge | None = None,
     ) -> None:
-        kb = _kb(legal_knowledge)
         question = message.text or ""
-        hits = kb.search(question[:SEARCH_CHARS])
-        await answer_question(
+        await answer_consultation(
             message,
+            state,
             question=question,
-            hits=hits,
+            consultation=_consult(question, legal_knowledge),
             session=session,
             person=person,
             lang=lang,
-            kb=kb,
+            kb=_kb(legal_knowledge),
             offer_report=False,
         )
 
@@ -548,8 +619,18 @@ def create_router() -> Router:
         await _begin_handoff(message, state, question=question, lang=lang)
 
     @router.message(LegalSG.handoff_question, F.text, ~F.text.startswith("/"))
-    async def on_handoff_question(message: Message, state: FSMContext, lang: str) -> None:
-        await _begin_handoff(message, state, question=message.text or "", lang=lang)
+    async def on_handoff_question(
+        message: Message,
+        state: FSMContext,
+        lang: str,
+        legal_knowledge: Knowledge | None = None,
+    ) -> None:
+        """The lawyer gets a real question: small talk or an off-topic message is asked again."""
+        question = message.text or ""
+        if _consult(question, legal_knowledge).kind in {"chitchat", "offtopic"}:
+            await message.answer(t("legal.handoff_needs_question", lang))
+            return
+        await _begin_handoff(message, state, question=question, lang=lang)
 
     @router.message(LegalSG.handoff_contact, F.contact)
     async def on_contact(message: Message, state: FSMContext, lang: str) -> None:
@@ -668,6 +749,18 @@ def create_router() -> Router:
         await callback.answer()
         await start_report_with_text(message, state, text=row.question, lang=lang)
 
+    @router.callback_query(LegalAction.filter(F.action == "file"))
+    async def on_file(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
+        """我要反映这件事 under a report offer: the kept complaint starts a report."""
+        message = _callback_message(callback)
+        text = (await state.get_data()).get(REPORT_TEXT_KEY)
+        if message is None or not isinstance(text, str) or not text:
+            await _stale(callback, lang)
+            return
+        await callback.answer()
+        await _drop_buttons(message)
+        await start_report_with_text(message, state, text=text, lang=lang)
+
     # -- anything else ------------------------------------------------------------------
 
     @router.callback_query(F.data.startswith(f"{LegalAction.__prefix__}:"))
@@ -675,20 +768,27 @@ def create_router() -> Router:
         """Forged, stale or malformed legal buttons (and confirm/cancel outside the hand-off)."""
         await _stale(callback, lang)
 
-    @router.message(StateFilter(None), F.text, QuestionLike())
-    async def on_free_question(
+    @router.message(StateFilter(None), F.text, FreeText())
+    async def on_free_text(
         message: Message,
+        state: FSMContext,
         session: AsyncSession,
         person: Person,
         lang: str,
-        legal_hits: list[Hit],
+        consultation: Consultation,
         legal_knowledge: Knowledge | None = None,
     ) -> None:
-        """A question typed outside any flow (lowest priority before the fallback)."""
-        await answer_question(
+        """Text typed outside any flow (lowest priority before the fallback): small talk, off
+        topic and legal questions are answered here; a report starts the report flow."""
+        text = message.text or ""
+        if consultation.kind == "report":
+            await start_report_from_free_text(message, state, text=text, lang=lang)
+            return
+        await answer_consultation(
             message,
-            question=message.text or "",
-            hits=legal_hits,
+            state,
+            question=text,
+            consultation=consultation,
             session=session,
             person=person,
             lang=lang,
@@ -729,6 +829,18 @@ async def _cancel_handoff(message: Message, state: FSMContext, lang: str) -> Non
     await message.answer(t("legal.handoff_cancelled", lang), reply_markup=ReplyKeyboardRemove())
 
 
+async def start_report_from_free_text(
+    message: Message, state: FSMContext, *, text: str, lang: str
+) -> None:
+    """Free text that is a report: offer a parked draft first (keeping the text), else start a
+    report with it."""
+    from bot.dialogs import report
+
+    if await report.offer_parked_draft(message, state, lang, text=text):
+        return
+    await report.start_report(message, state, text=text, lang=lang)
+
+
 async def start_report_with_text(
     message: Message, state: FSMContext, *, text: str, lang: str
 ) -> None:
@@ -739,12 +851,16 @@ async def start_report_with_text(
 
 
 __all__ = [
+    "FreeText",
     "LegalAction",
     "LegalSG",
-    "QuestionLike",
+    "answer_consultation",
     "create_router",
-    "looks_like_question",
     "render_answer",
+    "render_chitchat",
+    "render_off_topic",
+    "render_report_offer",
+    "render_suggestions",
     "render_unanswered",
     "start_consultation",
 ]

@@ -38,9 +38,11 @@ async def test_help_and_cancel_always_answer(resident: TgUser) -> None:
     assert "使用帮助" in resident.last_text
 
 
-async def test_short_greetings_get_the_menu_not_a_report(resident: TgUser) -> None:
+async def test_short_greetings_get_a_greeting_and_the_menu_not_a_report(
+    resident: TgUser,
+) -> None:
     await resident.send("你好")
-    assert "没看懂" in resident.last_text
+    assert "您好" in resident.last_text and "没看懂" not in resident.last_text
     assert any("反映问题" in b for b in resident.buttons)
 
 

@@ -17,7 +17,9 @@ from backend.county import load_county
 from backend.db import create_session_factory
 from backend.services import directory
 from bot.factory import create_dispatcher
-from knowledge_base import Entry, Hit, LawRef
+from knowledge_base import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit, LawRef
+from knowledge_base.intent import QUESTION, IntentDetector
+from knowledge_base.loader import load_data_file
 from tests.mocked_bot import MockedBot
 from tests.tg import TgUser
 
@@ -95,6 +97,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "<b>孩子</b>抚养费？": ("fam-child-support",),
 }
 SCORES = {"离婚抚养费": 0.9}
+# question text → candidates of the middle band ("您想问的是不是")
+SUGGESTIONS: dict[str, tuple[str, ...]] = {
+    "孩子的事情想问问": ("fam-child-support", "fam-custody"),
+}
 
 
 class FakeKnowledge:
@@ -103,6 +109,7 @@ class FakeKnowledge:
     def __init__(self) -> None:
         self.by_id = {e.id: e for e in ENTRIES}
         self.searches: list[str] = []
+        self.intents = IntentDetector(load_data_file("intents.yaml"))
 
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         self.searches.append(question)
@@ -110,6 +117,22 @@ class FakeKnowledge:
         ids = ANSWERS.get(key, ())
         score = SCORES.get(question, 0.6)
         return [Hit.from_entry(self.by_id[i], score - n * 0.1) for n, i in enumerate(ids)][:limit]
+
+    def consult(self, question: str, limit: int = 3) -> Consultation:
+        """The real intent classes (data/intents.yaml), then the fixed answers and suggestions."""
+        intent = self.intents.detect(question.lower())
+        if intent.kind != QUESTION:
+            return Consultation(
+                intent.kind, label=intent.label, pointer=intent.pointer, asked=intent.asked
+            )
+        if question in SUGGESTIONS:
+            hits = [
+                Hit.from_entry(self.by_id[i], 0.4 - n * 0.1, SUGGEST)
+                for n, i in enumerate(SUGGESTIONS[question])
+            ]
+            return Consultation(QUESTION, SUGGEST, hits[:limit], asked=intent.asked)
+        hits = self.search(question, limit)
+        return Consultation(QUESTION, ANSWER if hits else DECLINE, hits, asked=intent.asked)
 
     def get_entry(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
