@@ -1,21 +1,63 @@
-"""Callback data for inline buttons. Never trusted: every press is re-checked on the server."""
+"""Callback data for inline buttons. Never trusted: every press is re-checked on the server.
+
+Data that does not unpack into its factory (unknown action, a non-number, an id out of range)
+matches no handler and gets the fallback's "button expired" answer.
+"""
+
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+from backend.models import RatingScore
+
+MAX_ARG = 2**31 - 1
+
+
+class Act(StrEnum):
+    """Staff and center button actions (values short: callback data is at most 64 bytes)."""
+
+    claim = "claim"
+    ret = "ret"  # 退单: show the reasons
+    ret_reason = "retr"  # arg = index in RETURN_REASONS
+    detail = "det"
+    open = "open"  # open a card from a coalesced summary
+    resolve = "res"
+    evidence_done = "evd"
+    extend = "ext"  # arg = days, or 0 to show the choices
+    joint = "jnt"  # show the unit picker
+    joint_toggle = "jtg"  # arg = unit id
+    joint_send = "jok"
+    note = "note"
+    material = "mat"
+    task_done = "tdn"
+    pick_unit = "pick"  # center: show the unit picker to dispatch
+    dispatch_to = "dto"  # arg = unit id
+    transfer = "trf"  # center: show the unit picker to transfer (reassign) an open case
+    transfer_to = "tto"  # arg = unit id
+    approve_return = "rok"  # show the unit picker (or back to triage)
+    return_to = "rto"  # arg = unit id, 0 = back to triage
+    overrule = "rno"
+    extension_yes = "xok"
+    extension_no = "xno"
+    joint_approve = "jap"  # arg = outbox message id of the request
+    supervise = "sup"
+    cancel = "cxl"
 
 
 class CaseAction(CallbackData, prefix="ca"):
-    """A staff or dispatcher button on a case card: action + case id (+ an optional argument)."""
+    """A staff or dispatcher button on a case card: action + case id (+ a number argument)."""
 
-    action: str
-    case_id: int
-    arg: str = ""
+    action: Act
+    case_id: int = Field(ge=1, le=MAX_ARG)
+    arg: int = Field(default=0, ge=0, le=MAX_ARG)
 
 
 class RateCase(CallbackData, prefix="rt"):
     """The resident's one-tap rating after 办结."""
 
-    case_id: int
-    score: str
+    case_id: int = Field(ge=1, le=MAX_ARG)
+    score: RatingScore
 
 
 class MenuAction(CallbackData, prefix="m"):

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from backend.models import CaseStatus, CaseTask, OutboxState, RatingScore, TaskStatus
 from backend.services import workflow
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from tests.mocked_bot import button_texts
 from tests.test_staff.conftest import GROUPS, Desk, callbacks_of
 
@@ -61,7 +61,9 @@ async def test_claim_edits_the_card_in_place_and_sends_the_private_panel(desk: D
 
     edits = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])
     assert edits and edits[-1].message_id == message_id
-    assert "已由〈张三〉签收" in edits[-1].text and "办理时限" in edits[-1].text
+    headline = edits[-1].text.splitlines()[0]
+    assert headline.startswith("🔧 办理中 · 张三 签收") and "前办结" in headline
+    assert "新案件待签收" not in edits[-1].text
     assert [c.action for c in callbacks_of(edits[-1].reply_markup)] == [A.detail]
     panel = desk.bot.calls("sendMessage", chat_id=desk.tg("hrss_staff"))[-1]
     assert case.code in panel.text
@@ -114,7 +116,7 @@ async def test_return_then_center_approves_and_reassigns(desk: Desk) -> None:
     await desk.press("dispatcher", A.approve_return, case.id, chat="center")
     picker = callbacks_of(desk.markup_to("center"))
     housing = desk.units["housing"].id
-    assert any(c.action == A.return_to and c.arg == str(housing) for c in picker)
+    assert any(c.action == A.return_to and c.arg == housing for c in picker)
     await desk.press("dispatcher", A.return_to, case.id, str(housing), chat="center")
 
     case_now = await desk.case(case.id)
@@ -315,6 +317,7 @@ async def test_after_a_return_the_group_card_no_longer_offers_claim(desk: Desk) 
     await desk.press("hrss_staff", A.ret, case.id, chat="hrss", message_id=message_id)
     await desk.press("hrss_staff", A.ret_reason, case.id, "2")
     await desk.say("hrss_staff", "职能交叉，应由住建局牵头")
+    await desk.deliver()  # the workflow's card_update edits the card through the notifier
     edit = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])[-1]
-    assert edit.message_id == message_id and "已退单" in edit.text
+    assert edit.message_id == message_id and edit.text.startswith("↩️ 已退单 · 待综治中心审核")
     assert [c.action for c in callbacks_of(edit.reply_markup)] == [A.detail]

@@ -149,6 +149,8 @@ async def _apply(
     """Write one action atomically: conditional status UPDATE, event, outbox rows, commit."""
     assert case.id is not None
     from_status = case.status
+    if change.action in CARD_ACTIONS:
+        change.notices += await _card_refresh(session, case, change.notices)
     try:
         values = {"status": change.to_status, "updated_at": now, **change.values}
         result = await session.exec(
@@ -175,6 +177,42 @@ async def _apply(
         raise
     await session.refresh(case)
     return case
+
+
+# Actions after which the unit group's card shows another headline (or other buttons).
+CARD_ACTIONS = frozenset(
+    {
+        Action.accept,
+        Action.return_,
+        Action.approve_return,
+        Action.overrule_return,
+        Action.transfer,
+        Action.request_extension,
+        Action.decide_extension,
+        Action.resolve,
+        Action.rate,
+        Action.close,
+    }
+)
+
+
+async def _card_refresh(session: AsyncSession, case: Case, notices: list[Notice]) -> list[Notice]:
+    """Edit the last card a unit group got for this case in place (its headline follows every
+    transition, whoever made it: bot, web or a rating). When the same unit also gets a new card
+    (重办, 退单未获批准), the old one takes the new card's reason."""
+    assert case.id is not None
+    card = await outbox.last_sent_card(session=session, case_id=case.id)
+    if card is None or card.recipient_unit_id is None:
+        return []
+    unit = await session.get(Unit, card.recipient_unit_id)
+    if unit is None:
+        return []
+    payload: dict[str, Any] = {"outbox_id_of_card": card.id}
+    for notice in notices:
+        same_unit = notice.unit is not None and notice.unit.id == unit.id
+        if notice.kind == NoticeKind.case_card and same_unit:
+            payload["reason"] = notice.payload.get("reason")
+    return [Notice(NoticeKind.card_update, payload, unit=unit)]
 
 
 def _conflict() -> InvalidTransition:
