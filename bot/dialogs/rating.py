@@ -11,7 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import CaseStatus, Person, RatingScore
+from backend.models import Person, RatingScore
 from backend.services import cases, workflow
 from backend.services.errors import DomainError, NotFound
 from bot.callbacks import RateCase
@@ -43,7 +43,7 @@ async def _rate(
             t("rate.failed", lang, reason=exc.message), reply_markup=ReplyKeyboardRemove()
         )
         return
-    key = "rate.thanks_reopened" if case.status == CaseStatus.reopened else "rate.thanks"
+    key = "rate.thanks_reopened" if workflow.is_open(case) else "rate.thanks"
     await target.answer(t(key, lang, code=case.code), reply_markup=ReplyKeyboardRemove())
     await target.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
 
@@ -62,7 +62,7 @@ async def on_rate(
     except (ValueError, NotFound):
         await query.answer(t("common.button_expired", lang), show_alert=True)
         return
-    if case.reporter_id != person.id or case.status != CaseStatus.resolved:
+    if workflow.Action.rate not in workflow.allowed_actions(case, person):
         await query.answer(t("rate.not_open", lang), show_alert=True)
         return
     await query.answer()

@@ -103,11 +103,15 @@ async def _residents(session: AsyncSession, case: Case) -> list[Person]:
 
 
 async def _resident_update(
-    session: AsyncSession, case: Case, event: str, **extra: Any
+    session: AsyncSession, case: Case, event: str, *, skip: Person | None = None, **extra: Any
 ) -> list[Notice]:
+    """case_update for the reporter and followers (``skip``: the resident who acted and is
+    answered directly, so they are not told twice)."""
     payload = {"event": event, "code": case.code, **extra}
     return [
-        Notice(NoticeKind.case_update, payload, person=p) for p in await _residents(session, case)
+        Notice(NoticeKind.case_update, payload, person=p)
+        for p in await _residents(session, case)
+        if skip is None or p.id != skip.id
     ]
 
 

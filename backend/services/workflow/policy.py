@@ -116,8 +116,8 @@ def _role_permits(action: Action, case: Case, actor: Person | None, task: CaseTa
         return reporter or is_center(actor) or involved
     if action == Action.rate:
         return actor.id is not None and actor.id == case.reporter_id
-    if action == Action.follow:
-        return actor.id != case.reporter_id
+    if action == Action.follow:  # residents with the same problem, instead of a duplicate
+        return actor.role in (Role.resident, Role.grid_worker) and actor.id != case.reporter_id
     return False
 
 

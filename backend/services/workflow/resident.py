@@ -59,7 +59,7 @@ async def rate(
         case_id=case.id, person_id=actor.id, score=score, reason=reason, created_at=now
     )
     if not unsatisfied:
-        notices = await _resident_update(session, case, "closed")
+        notices = await _resident_update(session, case, "closed", skip=actor)
         return await _apply(
             session,
             case,
@@ -80,7 +80,7 @@ async def rate(
     notices = [Notice(NoticeKind.unsatisfied, {"reason": reason}, unit=center)]
     if unit is not None:
         notices.append(Notice(NoticeKind.case_card, {"reason": "reopen"}, unit=unit))
-    notices += await _resident_update(session, case, "reopened")
+    notices += await _resident_update(session, case, "reopened", skip=actor)
     values = {
         "reopen_count": col(Case.reopen_count) + 1,
         "resolved_at": None,
