@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
 from backend.models import Case, CaseStatus, Person, Role, Unit
+from backend.models.base import aware
+from backend.services import workflow
 from backend.services.errors import NotFound, ValidationFailed
 
 CLOSED_STATUSES = frozenset({CaseStatus.resolved, CaseStatus.closed, CaseStatus.grid_resolved})
@@ -50,8 +52,9 @@ def api_key_valid(raw_keys: str, submitted: str | None) -> bool:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.isoformat(timespec="seconds")
+    moment = aware(value)
+    assert moment is not None
+    return moment.isoformat(timespec="seconds")
 
 
 def service_list(county: County) -> list[dict[str, Any]]:
@@ -167,7 +170,7 @@ def request_view(case: Case, county: County, units: dict[int, Unit]) -> dict[str
     """One service request as published: status and timing, no personal data."""
     status = CaseStatus(case.status)
     unit = units.get(case.lead_unit_id or -1)
-    expected = case.handle_deadline if status == CaseStatus.accepted else case.accept_deadline
+    expected = case.handle_deadline if workflow.is_in_hand(case) else case.accept_deadline
     if status in CLOSED_STATUSES:
         expected = None
     address = "".join(part for part in (case.township, case.village) if part) or None
@@ -218,6 +221,6 @@ async def list_requests(
 
 async def get_request(*, session: AsyncSession, code: str) -> Case:
     case = (await session.exec(select(Case).where(Case.code == code.strip().upper()))).first()
-    if case is None or case.status == CaseStatus.submitted:
+    if case is None or workflow.being_recorded(case):
         raise NotFound("没有这个编号的诉求。", code="request_not_found")
     return case

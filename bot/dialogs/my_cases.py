@@ -11,8 +11,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
-from backend.models import Case, CaseStatus, Person, RatingScore, Unit
-from backend.services import cases, runtime
+from backend.models import Case, Person, RatingScore, Unit
+from backend.services import cases, runtime, workflow
 from backend.services.errors import NotFound
 from bot.callbacks import CaseView, MenuAction, RateCase
 from bot.dialogs.flow import excerpt, local_time
@@ -30,9 +30,9 @@ def status_name(case: Case, lang: str) -> str:
 
 def deadline_line(case: Case, lang: str) -> str:
     tz = runtime.tz()
-    if case.status in (CaseStatus.dispatched, CaseStatus.reopened) and case.accept_deadline:
+    if workflow.awaits_claim(case) and case.accept_deadline:
         return t("cases.accept_by", lang, when=local_time(case.accept_deadline, tz, lang))
-    if case.status == CaseStatus.accepted and case.handle_deadline:
+    if workflow.is_in_hand(case) and case.handle_deadline:
         return t("cases.handle_by", lang, when=local_time(case.handle_deadline, tz, lang))
     return ""
 
@@ -72,14 +72,10 @@ async def case_card(
     deadline = deadline_line(case, lang)
     if deadline:
         lines.append(deadline)
-    if case.result_text and case.status in (
-        CaseStatus.resolved,
-        CaseStatus.closed,
-        CaseStatus.grid_resolved,
-    ):
+    if case.result_text and workflow.has_outcome(case):
         lines.append(t("cases.card_result", lang, result=excerpt(case.result_text, RESULT_CHARS)))
     markup = back_to_menu(lang)
-    if case.status == CaseStatus.resolved and person.id == case.reporter_id:
+    if workflow.Action.rate in workflow.allowed_actions(case, person):
         lines.append(t("rate.ask", lang))
         markup = InlineKeyboardMarkup(
             inline_keyboard=rating_keyboard(case, lang).inline_keyboard + markup.inline_keyboard

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from backend.models import Case, CaseStatus, CaseTask, Person, Role, TaskStatus
-from backend.models.case import OPEN_STATUSES
+from backend.models.case import AWAITING_CLAIM_STATUSES, OPEN_STATUSES
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import ErrorCode, InvalidTransition, NotAllowed
 from backend.services.workflow.transitions import Action, next_status
@@ -69,12 +69,37 @@ def is_open(case: Case) -> bool:
 
 def awaits_claim(case: Case) -> bool:
     """Queued at a unit and waiting for 签收 (new, transferred or reopened)."""
-    return case.status in (S.dispatched, S.reopened)
+    return case.status in AWAITING_CLAIM_STATUSES
 
 
 def is_in_hand(case: Case) -> bool:
     """签收 and being handled by the lead unit."""
     return case.status == S.accepted
+
+
+def awaits_rating(case: Case) -> bool:
+    """办结 and waiting for the resident's rating."""
+    return case.status == S.resolved
+
+
+def has_outcome(case: Case) -> bool:
+    """Resolved, closed or settled on the spot: its result can be shown."""
+    return case.status in (S.resolved, S.closed, S.grid_resolved)
+
+
+def in_triage(case: Case) -> bool:
+    """Waiting at the center to be routed by hand."""
+    return case.status == S.triage
+
+
+def settled_on_the_spot(case: Case) -> bool:
+    """就地化解 by a grid worker: recorded, never routed."""
+    return case.status == S.grid_resolved
+
+
+def being_recorded(case: Case) -> bool:
+    """Inside intake's transaction, not yet routed (invisible outside)."""
+    return case.status == S.submitted
 
 
 def is_lead_staff(actor: Person | None, case: Case) -> bool:
