@@ -53,6 +53,19 @@ class CaseAction(CallbackData, prefix="ca"):
     arg: int = Field(default=0, ge=0, le=MAX_ARG)
 
 
+class DeskMenu(StrEnum):
+    """The staff menu (instead of the resident menu for registered staff and the center)."""
+
+    queue = "queue"  # 本单位待签收 (the center: 待分派 and 退单待审)
+    in_hand = "mine"  # 我的在办
+    bind = "bind"  # 绑定工作群: the exact steps
+    web = "web"  # 网页登录
+
+
+class StaffMenu(CallbackData, prefix="sm"):
+    action: DeskMenu
+
+
 class RateCase(CallbackData, prefix="rt"):
     """The resident's one-tap rating after 办结."""
 

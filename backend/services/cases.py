@@ -157,6 +157,17 @@ async def list_unit_queue(
     return list(rows.all())
 
 
+async def list_in_hand(*, session: AsyncSession, person: Person, limit: int = 30) -> list[Case]:
+    """Cases this staff member claimed and still handles, most urgent deadline first."""
+    rows = await session.exec(
+        select(Case)
+        .where(col(Case.accepted_by_id) == person.id, col(Case.status) == CaseStatus.accepted)
+        .order_by(col(Case.handle_deadline).is_(None), col(Case.handle_deadline))
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def list_cases(
     *,
     session: AsyncSession,

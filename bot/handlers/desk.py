@@ -13,13 +13,20 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    ErrorEvent,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Case, Person, Unit
 from backend.services import cases, directory, workflow
 from backend.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from backend.services.workflow import Action
+from bot.callbacks import DeskMenu, StaffMenu
 from bot.notifications.cards import (
     card_keyboard,
     case_card_text,
@@ -223,3 +230,27 @@ async def record(callback: CallbackQuery, line: str) -> None:
         original = callback.message.html_text if callback.message.text else ""
         await edit_note(callback, f"{original}\n\n{line}" if original else line)
     await callback.answer()
+
+
+def staff_menu(lang: str) -> InlineKeyboardMarkup:
+    """The menu registered staff and the center get instead of the resident menu."""
+    from bot.dialogs.widgets import menu_button
+
+    def item(action: DeskMenu, key: str) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(text=t(key, lang), callback_data=StaffMenu(action=action).pack())
+        ]
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            item(DeskMenu.queue, "staff.menu.queue"),
+            item(DeskMenu.in_hand, "staff.menu.in_hand"),
+            item(DeskMenu.bind, "staff.menu.bind"),
+            item(DeskMenu.web, "staff.menu.web"),
+            [menu_button("report", "common.menu_report", lang)],
+            [
+                menu_button("help", "common.menu_help", lang),
+                menu_button("lang", "common.menu_lang", lang),
+            ],
+        ]
+    )

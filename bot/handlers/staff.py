@@ -22,11 +22,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
-from backend.models import Person, Unit
-from backend.services import workflow
+from backend.models import Case, CaseStatus, Person, Unit
+from backend.models.case import AWAITING_CLAIM_STATUSES
+from backend.services import cases, workflow
 from backend.services.errors import DomainError, ErrorCode, ValidationFailed
 from backend.services.workflow import RETURN_REASONS, Action
-from bot.callbacks import Act, CaseAction
+from bot.callbacks import Act, CaseAction, DeskMenu, StaffMenu
 from bot.handlers.desk import (
     actor,
     card_message,
@@ -37,6 +38,7 @@ from bot.handlers.desk import (
     on_refusal,
     pickable_units,
     send_private,
+    staff_menu,
     viewable,
 )
 from bot.notifications.cards import (
@@ -46,11 +48,17 @@ from bot.notifications.cards import (
     panel_keyboard,
     unit_picker,
 )
+from bot.notifications.render import brief
 from bot.texts import t
 
 log = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 10
+LIST_LIMIT = 20
+CENTER_QUEUE = [
+    CaseStatus.triage,
+    CaseStatus.returned,
+]  # a query filter: what waits for the center
 
 
 class StaffSG(StatesGroup):
@@ -584,6 +592,76 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> No
     await callback.answer()
 
 
+# ---------------------------------------------------------------- staff menu
+
+
+async def on_menu_queue(
+    query: CallbackQuery, session: AsyncSession, person: Person | None, lang: str
+) -> None:
+    """本单位待签收 (the center: cases waiting to be routed or a return to be reviewed)."""
+    staff = actor(person)
+    if workflow.is_center(staff):
+        found = await cases.list_cases(session=session, statuses=CENTER_QUEUE, limit=LIST_LIMIT)
+    elif staff.unit_id is not None:
+        found = await cases.list_unit_queue(
+            session=session,
+            unit_id=staff.unit_id,
+            statuses=sorted(AWAITING_CLAIM_STATUSES),
+            limit=LIST_LIMIT,
+        )
+    else:
+        found = []
+    await _case_list(query, found, "staff.menu.queue_title", "staff.menu.queue_empty", lang)
+
+
+async def on_menu_in_hand(
+    query: CallbackQuery, session: AsyncSession, person: Person | None, lang: str
+) -> None:
+    """我的在办: the cases this person claimed and still handles."""
+    found = await cases.list_in_hand(session=session, person=actor(person), limit=LIST_LIMIT)
+    await _case_list(query, found, "staff.menu.in_hand_title", "staff.menu.in_hand_empty", lang)
+
+
+async def _case_list(
+    query: CallbackQuery, found: list[Case], title: str, empty: str, lang: str
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not found:
+        await query.message.answer(t(empty, lang), reply_markup=staff_menu(lang))
+        return
+    lines = [t(title, lang, count=len(found))] + [brief(case, lang) for case in found]
+    rows = [
+        [button(t("staff.btn.open", lang, code=case.code), Act.open, case.id)]
+        for case in found
+        if case.id is not None
+    ]
+    await query.message.answer(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def on_menu_bind(query: CallbackQuery, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(t("staff.menu.bind_steps", lang), reply_markup=staff_menu(lang))
+
+
+async def on_menu_web(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person | None,
+    settings: Settings,
+    lang: str,
+) -> None:
+    from bot.handlers.web import on_web
+
+    await query.answer()
+    if isinstance(query.message, Message):
+        await on_web(query.message, session, person, settings, lang)
+
+
 async def on_unexpected(message: Message, lang: str) -> None:
     await message.answer(t("staff.expect_text", lang))
 
@@ -609,6 +687,10 @@ def create_router() -> Router:
     cb.register(on_material_start, CaseAction.filter(F.action == Act.material))
     cb.register(on_task_done_start, CaseAction.filter(F.action == Act.task_done))
     cb.register(on_cancel, CaseAction.filter(F.action == Act.cancel))
+    cb.register(on_menu_queue, StaffMenu.filter(F.action == DeskMenu.queue))
+    cb.register(on_menu_in_hand, StaffMenu.filter(F.action == DeskMenu.in_hand))
+    cb.register(on_menu_bind, StaffMenu.filter(F.action == DeskMenu.bind))
+    cb.register(on_menu_web, StaffMenu.filter(F.action == DeskMenu.web))
 
     private = F.chat.type == ChatType.PRIVATE
     msg = router.message
