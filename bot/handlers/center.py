@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 async def _unit(session: AsyncSession, unit_id: int) -> Unit:
-    unit = await session.get(Unit, unit_id) if unit_id else None
+    unit = await session.get(Unit, unit_id)
     if unit is None or unit.code == "center":
         raise NotFound("没有找到该单位。", code=ErrorCode.unit_not_found)
     return unit
@@ -70,29 +70,6 @@ async def on_pick_unit(
     )
 
 
-async def on_dispatch_to(
-    callback: CallbackQuery,
-    callback_data: CaseAction,
-    session: AsyncSession,
-    person: Person | None,
-    lang: str,
-) -> None:
-    dispatcher = actor(person)
-    unit = await _unit(session, callback_data.arg)
-    case = await workflow.dispatch(
-        session=session, actor=dispatcher, case_id=callback_data.case_id, unit_code=unit.code
-    )
-    line = t(
-        "staff.center.dispatched",
-        lang,
-        code=case.code,
-        unit=unit_label(unit, lang),
-        name=_who(dispatcher, lang),
-    )
-    await edit_note(callback, line)
-    await callback.answer(t("staff.center.done", lang))
-
-
 async def on_transfer(
     callback: CallbackQuery,
     callback_data: CaseAction,
@@ -106,33 +83,6 @@ async def on_transfer(
     units = await pickable_units(session, {case.lead_unit_id})
     text = t("staff.center.pick_transfer_unit", lang, code=case.code)
     await _post_picker(callback, text, case.id, units, Act.transfer_to, lang)
-
-
-async def on_transfer_to(
-    callback: CallbackQuery,
-    callback_data: CaseAction,
-    session: AsyncSession,
-    person: Person | None,
-    lang: str,
-) -> None:
-    dispatcher = actor(person)
-    unit = await _unit(session, callback_data.arg)
-    case = await workflow.transfer(
-        session=session,
-        actor=dispatcher,
-        case_id=callback_data.case_id,
-        unit_code=unit.code,
-        reason=t("staff.center.transfer_note", lang),
-    )
-    line = t(
-        "staff.center.transferred",
-        lang,
-        code=case.code,
-        unit=unit_label(unit, lang),
-        name=_who(dispatcher, lang),
-    )
-    await edit_note(callback, line)
-    await callback.answer(t("staff.center.done", lang))
 
 
 async def on_approve_return(
@@ -151,30 +101,40 @@ async def on_approve_return(
     await _post_picker(callback, text, case.id, units, Act.return_to, lang, extra)
 
 
-async def on_return_to(
+async def on_to_unit(
     callback: CallbackQuery,
     callback_data: CaseAction,
     session: AsyncSession,
     person: Person | None,
     lang: str,
 ) -> None:
+    """A unit picked in a picker: dispatch, reassign, or approve a return (0: back to triage)."""
     dispatcher = actor(person)
+    case_id = callback_data.case_id
     unit = await _unit(session, callback_data.arg) if callback_data.arg else None
-    case = await workflow.approve_return(
-        session=session,
-        actor=dispatcher,
-        case_id=callback_data.case_id,
-        unit_code=unit.code if unit else None,
+    if callback_data.action == Act.return_to:
+        code = unit.code if unit else None
+        case = await workflow.approve_return(
+            session=session, actor=dispatcher, case_id=case_id, unit_code=code
+        )
+        key = "staff.center.return_approved_to" if unit else "staff.center.return_approved_triage"
+    elif unit is None:
+        raise NotFound("没有找到该单位。", code=ErrorCode.unit_not_found)
+    elif callback_data.action == Act.transfer_to:
+        note = t("staff.center.transfer_note", lang)
+        case = await workflow.transfer(
+            session=session, actor=dispatcher, case_id=case_id, unit_code=unit.code, reason=note
+        )
+        key = "staff.center.transferred"
+    else:
+        case = await workflow.dispatch(
+            session=session, actor=dispatcher, case_id=case_id, unit_code=unit.code
+        )
+        key = "staff.center.dispatched"
+    unit_name = unit_label(unit, lang) if unit else ""
+    await edit_note(
+        callback, t(key, lang, code=case.code, unit=unit_name, name=_who(dispatcher, lang))
     )
-    key = "staff.center.return_approved_to" if unit else "staff.center.return_approved_triage"
-    line = t(
-        key,
-        lang,
-        code=case.code,
-        unit=unit_label(unit, lang) if unit else "",
-        name=_who(dispatcher, lang),
-    )
-    await edit_note(callback, line)
     await callback.answer(t("staff.center.done", lang))
 
 
@@ -269,11 +229,10 @@ def create_router() -> Router:
     router = Router(name="center")
     cb = router.callback_query
     cb.register(on_pick_unit, CaseAction.filter(F.action == Act.pick_unit))
-    cb.register(on_dispatch_to, CaseAction.filter(F.action == Act.dispatch_to))
     cb.register(on_transfer, CaseAction.filter(F.action == Act.transfer))
-    cb.register(on_transfer_to, CaseAction.filter(F.action == Act.transfer_to))
     cb.register(on_approve_return, CaseAction.filter(F.action == Act.approve_return))
-    cb.register(on_return_to, CaseAction.filter(F.action == Act.return_to))
+    to_unit = {Act.dispatch_to, Act.transfer_to, Act.return_to}
+    cb.register(on_to_unit, CaseAction.filter(F.action.in_(to_unit)))
     cb.register(on_overrule, CaseAction.filter(F.action == Act.overrule))
     cb.register(
         on_extension, CaseAction.filter(F.action.in_({Act.extension_yes, Act.extension_no}))

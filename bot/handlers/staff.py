@@ -11,6 +11,8 @@ raised to the one error handler (desk.on_refusal).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -164,27 +166,6 @@ async def on_return_reason(
     await state.set_data({"case_id": case.id, "reason": reason})
     await edit_note(callback, t("staff.return.ask_text", lang, code=case.code, reason=reason))
     await callback.answer()
-
-
-async def on_return_text(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person | None,
-    lang: str,
-    bot: Bot,
-    settings: Settings,
-) -> None:
-    data = await state.get_data()
-    case = await workflow.return_case(
-        session=session,
-        actor=actor(person),
-        case_id=int(data["case_id"]),
-        reason_code=str(data["reason"]),
-        text=message.text or "",
-    )
-    await state.clear()
-    await message.answer(t("staff.return.done", lang, code=case.code))
 
 
 async def on_detail(
@@ -366,21 +347,6 @@ async def on_extend(
     await callback.answer()
 
 
-async def on_extension_reason(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-    case = await workflow.request_extension(
-        session=session,
-        actor=actor(person),
-        case_id=int(data["case_id"]),
-        days=int(data["days"]),
-        reason=message.text or "",
-    )
-    await state.clear()
-    await message.answer(t("staff.extend.done", lang, code=case.code, days=data["days"]))
-
-
 def _joint_markup(
     case_id: int, units: list[Unit], selected: set[int], lang: str
 ) -> InlineKeyboardMarkup:
@@ -467,21 +433,6 @@ async def on_joint_send(
     await callback.answer()
 
 
-async def on_joint_reason(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-    case = await workflow.request_joint(
-        session=session,
-        actor=actor(person),
-        case_id=int(data["case_id"]),
-        unit_codes=list(data["unit_codes"]),
-        reason=message.text or "",
-    )
-    await state.clear()
-    await message.answer(t("staff.joint.done", lang, code=case.code))
-
-
 async def on_note_start(
     callback: CallbackQuery,
     callback_data: CaseAction,
@@ -494,20 +445,6 @@ async def on_note_start(
     await _start_prompt(
         callback, state, StaffSG.note_text, {"case_id": case.id}, t("staff.note.ask", lang), lang
     )
-
-
-async def on_note_text(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-    case = await workflow.add_note(
-        session=session,
-        actor=actor(person),
-        case_id=int(data["case_id"]),
-        text=message.text or "",
-    )
-    await state.clear()
-    await message.answer(t("staff.note.done", lang, code=case.code))
 
 
 async def on_material_start(
@@ -572,18 +509,62 @@ async def on_task_done_start(
     )
 
 
-async def on_task_result(
+@dataclass(frozen=True)
+class TextStep:
+    """A desk prompt that a typed text completes: the workflow call and the confirmation."""
+
+    call: Callable[[AsyncSession, Person, int, str, dict[str, Any]], Awaitable[Case]]
+    done: str
+
+
+TEXT_STEPS: dict[str | None, TextStep] = {
+    StaffSG.return_text.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.return_case(
+            session=db, actor=who, case_id=case_id, reason_code=str(data["reason"]), text=text
+        ),
+        "staff.return.done",
+    ),
+    StaffSG.extension_reason.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.request_extension(
+            session=db, actor=who, case_id=case_id, days=int(data["days"]), reason=text
+        ),
+        "staff.extend.done",
+    ),
+    StaffSG.joint_reason.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.request_joint(
+            session=db,
+            actor=who,
+            case_id=case_id,
+            unit_codes=list(data["unit_codes"]),
+            reason=text,
+        ),
+        "staff.joint.done",
+    ),
+    StaffSG.note_text.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.add_note(
+            session=db, actor=who, case_id=case_id, text=text
+        ),
+        "staff.note.done",
+    ),
+    StaffSG.task_result.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.complete_task(
+            session=db, actor=who, case_id=case_id, result_text=text
+        ),
+        "staff.task.done",
+    ),
+}
+
+
+async def on_typed_text(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
+    """The text typed at a desk prompt: one workflow call, then the confirmation. A refusal goes
+    to the error handler, which keeps the prompt open only when the text itself was invalid."""
+    step = TEXT_STEPS[await state.get_state()]
     data = await state.get_data()
-    case = await workflow.complete_task(
-        session=session,
-        actor=actor(person),
-        case_id=int(data["case_id"]),
-        result_text=message.text or "",
-    )
+    case = await step.call(session, actor(person), int(data["case_id"]), message.text or "", data)
     await state.clear()
-    await message.answer(t("staff.task.done", lang, code=case.code))
+    await message.answer(t(step.done, lang, code=case.code, days=data.get("days", "")))
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
@@ -694,15 +675,18 @@ def create_router() -> Router:
 
     private = F.chat.type == ChatType.PRIVATE
     msg = router.message
-    msg.register(on_return_text, StateFilter(StaffSG.return_text), private, F.text)
     msg.register(on_resolve_text, StateFilter(StaffSG.resolve_text), private, F.text)
     msg.register(
         on_resolve_photo, StateFilter(StaffSG.resolve_evidence), private, F.photo | F.document
     )
-    msg.register(on_extension_reason, StateFilter(StaffSG.extension_reason), private, F.text)
-    msg.register(on_joint_reason, StateFilter(StaffSG.joint_reason), private, F.text)
-    msg.register(on_note_text, StateFilter(StaffSG.note_text), private, F.text)
     msg.register(on_material_file, StateFilter(StaffSG.material), private, F.photo | F.document)
-    msg.register(on_task_result, StateFilter(StaffSG.task_result), private, F.text)
+    typed = (
+        StaffSG.return_text,
+        StaffSG.extension_reason,
+        StaffSG.joint_reason,
+        StaffSG.note_text,
+        StaffSG.task_result,
+    )
+    msg.register(on_typed_text, StateFilter(*typed), private, F.text)
     msg.register(on_unexpected, StateFilter(StaffSG), private, ~F.text.startswith("/"))
     return router

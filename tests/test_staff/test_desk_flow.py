@@ -398,3 +398,22 @@ async def test_a_refusal_is_answered_in_the_users_language(desk: Desk) -> None:
     await desk.press("hrss_staff", A.resolve, case.id)
     answer = desk.bot.calls("answerCallbackQuery")[-1]
     assert answer.text == "该事项尚未签收，请先签收。"
+
+
+async def test_a_dispatcher_reassigns_an_open_case_from_the_center_desk(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("dispatcher", A.transfer, case_id, chat="center")
+    picker = callbacks_of(desk.markup_to("center"))
+    police = desk.units["police"].id
+    assert any(c.action == A.transfer_to and c.arg == police for c in picker)
+    assert not any(c.arg == desk.units["hrss"].id for c in picker)  # not to where it is
+
+    await desk.press("dispatcher", A.transfer_to, case_id, police, chat="center")
+
+    case = await desk.case(case_id)
+    assert case.lead_unit_id == police and case.status == CaseStatus.dispatched
+    assert "已改派" in desk.sent_to("center")[-1]
+    await desk.deliver()
+    assert any(case.code in text and "转派案件待签收" in text for text in desk.sent_to("police"))
+    await desk.press("hrss_staff", A.transfer, case_id, chat="center")
+    assert desk.bot.calls("answerCallbackQuery")[-1].text == "该事项不在您单位的办理范围内。"
