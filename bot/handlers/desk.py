@@ -70,7 +70,7 @@ async def on_refusal(event: ErrorEvent, lang: str = "zh", state: FSMContext | No
     if update.callback_query is not None:
         await update.callback_query.answer(text[:190], show_alert=True)
     elif update.message is not None:
-        await update.message.answer(t("staff.refused", lang, reason=text))
+        await update.message.answer(t("error.refused", lang, reason=text))
     keep_prompt = isinstance(exc, ValidationFailed)
     if state is not None and not keep_prompt:
         current = await state.get_state() or ""

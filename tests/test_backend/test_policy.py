@@ -157,3 +157,11 @@ async def _rows_after(world: World, after: int) -> list[OutboxMessage]:
         select(OutboxMessage).where(col(OutboxMessage.id) > after).order_by(col(OutboxMessage.id))
     )
     return list(rows.all())
+
+
+def test_every_error_code_has_a_text_in_chinese_and_english() -> None:
+    from bot.texts import keys
+
+    for lang in ("zh", "en"):
+        missing = [code for code in ErrorCode if f"error.{code}" not in keys(lang)]
+        assert missing == [], (lang, missing)
