@@ -5,6 +5,7 @@ matches no handler and gets the fallback's "button expired" answer.
 """
 
 from enum import StrEnum
+from typing import Literal
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
@@ -73,16 +74,28 @@ class RateCase(CallbackData, prefix="rt"):
     score: RatingScore
 
 
-class MenuAction(CallbackData, prefix="m"):
-    """Main-menu buttons: report, legal, mycases, lang, help, menu."""
+class MenuItem(StrEnum):
+    """Main-menu entries (resident menu and the shared rows of the staff menu)."""
 
-    action: str
+    report = "report"
+    grid = "grid"
+    legal = "legal"
+    mycases = "mycases"
+    help = "help"
+    lang = "lang"
+    menu = "menu"
+
+
+class MenuAction(CallbackData, prefix="m"):
+    """Main-menu buttons: report, grid, legal, mycases, help, lang, menu."""
+
+    action: MenuItem
 
 
 class SetLanguage(CallbackData, prefix="lang"):
     """Language choice from /lang or the menu: "zh" or "en"."""
 
-    language: str
+    language: Literal["zh", "en"]
 
 
 class Flow(CallbackData, prefix="f"):
@@ -99,4 +112,4 @@ class Flow(CallbackData, prefix="f"):
 class CaseView(CallbackData, prefix="cv"):
     """Open one case card from /mycases (access re-checked with cases.can_view)."""
 
-    case_id: int
+    case_id: int = Field(ge=1, le=MAX_ARG)
