@@ -281,6 +281,8 @@ def center_keyboard(
     """
     assert case.id is not None
     actions = workflow.allowed_actions(case, Person(role=Role.dispatcher))
+    if Action.dispatch in actions and Action.dispatch in offer:
+        actions -= {Action.transfer}  # in triage 分派 is the reassignment
     row: list[InlineKeyboardButton] = []
     for action in offer:
         if action not in actions:

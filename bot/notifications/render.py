@@ -152,9 +152,7 @@ async def render_notice(
         card = await case_card_text(
             case, session=session, lang=lang, header=t("notice.triage", lang), tz=tz
         )
-        return Rendered(
-            card.text, center_keyboard(case, lang, offer=(Action.dispatch, Action.transfer))
-        )
+        return Rendered(card.text, center_keyboard(case, lang, offer=(Action.dispatch,)))
 
     if kind == NoticeKind.red_alert:
         card = await case_card_text(
