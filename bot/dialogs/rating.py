@@ -19,6 +19,7 @@ from bot.dialogs.flow import Label, is_label_of, reply_keyboard
 from bot.dialogs.states import RateSG
 from bot.dialogs.widgets import main_menu
 from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, TEXT
+from bot.handlers.desk import refusal_text
 from bot.texts import t
 
 REASON_CHARS = 500
@@ -40,7 +41,8 @@ async def _rate(
         )
     except DomainError as exc:
         await target.answer(
-            t("rate.failed", lang, reason=exc.message), reply_markup=ReplyKeyboardRemove()
+            t("rate.failed", lang, reason=refusal_text(exc, lang)),
+            reply_markup=ReplyKeyboardRemove(),
         )
         return
     key = "rate.thanks_reopened" if workflow.is_open(case) else "rate.thanks"
