@@ -132,11 +132,14 @@ async def case_card_text(
     tz: str = DEFAULT_TZ,
     full: bool = False,
     reason: str = "new",
+    unit_id: int | None = None,
 ) -> CardText:
     """Card: the case's current state as its headline (unless ``header`` is given), then code,
     category, place, risk, deadline, text, contact, attachments, reasons."""
     if header is None:
-        header = await headline(case, session=session, lang=lang, tz=tz, reason=reason)
+        header = await headline(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
+        )
     assert case.id is not None
     raw = (
         case.text if case.phone_visible and not case.anonymous else mask_phones_in_text(case.text)
@@ -166,13 +169,23 @@ WAITING_HEADLINES = {"new", "transfer", "reopen", "overrule"}
 
 
 async def headline(
-    case: Case, *, session: AsyncSession, lang: str, tz: str, reason: str = "new"
+    case: Case,
+    *,
+    session: AsyncSession,
+    lang: str,
+    tz: str,
+    reason: str = "new",
+    unit_id: int | None = None,
 ) -> str:
     """The case's state now, for the top of every card.
 
     待签收, 办理中 by whom and until when, 已退单待审核, 延期审核中, 已办结待评价, 满意/不满意,
-    已关闭. ``reason``: why a card waiting for 签收 was sent (new, transfer, reopen, overrule).
+    已关闭. ``reason``: why a card waiting for 签收 was sent (new, transfer, reopen, overrule);
+    ``unit_id``: the group's unit, told where the case went when it is no longer the lead unit.
     """
+    if unit_id is not None and unit_id != case.lead_unit_id and workflow.is_open(case):
+        lead = await session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+        return t("notice.head.moved", lang, unit=unit_label(lead, lang))
     if workflow.awaits_claim(case):
         key = reason if reason in WAITING_HEADLINES else "new"
         if case.reopen_count and key == "new":

@@ -139,7 +139,10 @@ async def render_notice(
 
     if kind == NoticeKind.case_card:
         reason = str(payload.get("reason") or "new")
-        card = await case_card_text(case, session=session, lang=lang, tz=tz, reason=reason)
+        unit_id = message.recipient_unit_id
+        card = await case_card_text(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
+        )
         text = card.text
         if reason == "task_done":
             text = f"{t('notice.card_task_done', lang)}\n{text}"
@@ -354,7 +357,10 @@ async def render_card_update(
         rendered = await _task_card(case, card_row, session=session, lang=lang, tz=tz)
     else:
         reason = str(payload.get("reason") or (card_row.payload or {}).get("reason") or "new")
-        card = await case_card_text(case, session=session, lang=lang, tz=tz, reason=reason)
+        unit_id = card_row.recipient_unit_id
+        card = await case_card_text(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
+        )
         keyboard = card_keyboard(case, lang, card_row.recipient_unit_id)
         rendered = Rendered(card.text, keyboard)
     rendered.edit_message_id = card_row.telegram_message_id

@@ -415,5 +415,8 @@ async def test_a_dispatcher_reassigns_an_open_case_from_the_center_desk(desk: De
     assert "已改派" in desk.sent_to("center")[-1]
     await desk.deliver()
     assert any(case.code in text and "转派案件待签收" in text for text in desk.sent_to("police"))
+    old_card = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])[-1]
+    assert old_card.text.startswith("🔀 已转由县公安局办理")  # the old unit's card says where
+    assert [c.action for c in callbacks_of(old_card.reply_markup)] == [A.detail]
     await desk.press("hrss_staff", A.transfer, case_id, chat="center")
     assert desk.bot.calls("answerCallbackQuery")[-1].text == "该事项不在您单位的办理范围内。"
