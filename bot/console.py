@@ -83,6 +83,7 @@ class ConsoleSession(BaseSession):
         self.people: dict[int, str] = {}  # private chat id → the person's name
         self.labels: dict[int, str] = {}  # chat id → who it is (unit name, group title)
         self._choices: dict[int, list[Choice]] = {}  # per chat: its buttons, newest first
+        self._shown: dict[tuple[Any, Any], tuple[str, str]] = {}  # edited messages as shown
         self._message_ids = itertools.count(1)
         self._bold = self.out.isatty()
 
@@ -116,6 +117,19 @@ class ConsoleSession(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 (BaseSession's signature)
     ) -> TelegramType:
+        if self._unchanged(method):  # Telegram refuses an edit that changes nothing
+            self.check_response(
+                bot=bot,
+                method=method,
+                status_code=400,
+                content=json.dumps(
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: message is not modified",
+                    }
+                ),
+            )
         result = self._show(method)
         response = self.check_response(
             bot=bot,
@@ -124,6 +138,18 @@ class ConsoleSession(BaseSession):
             content=json.dumps({"ok": True, "result": result}),
         )
         return response.result  # type: ignore[return-value]
+
+    def _unchanged(self, method: TelegramMethod[Any]) -> bool:
+        """An edit whose text and buttons are what the message already shows."""
+        if method.__api_method__ != "editMessageText":
+            return False
+        key = (getattr(method, "chat_id", None), getattr(method, "message_id", None))
+        markup = getattr(method, "reply_markup", None)
+        shown = (getattr(method, "text", ""), markup.model_dump_json() if markup else "")
+        if self._shown.get(key) == shown:
+            return True
+        self._shown[key] = shown
+        return False
 
     # -- printing ---------------------------------------------------------------------------------
     def _plain(self, text: str) -> str:
@@ -207,7 +233,11 @@ class ConsoleSession(BaseSession):
             self._print_choices()
         elif isinstance(markup, InlineKeyboardMarkup):
             labels = [b.text for row in markup.inline_keyboard for b in row]
-            where = "/as 姓名" if chat_id in self.people else f"/group {self.labels.get(chat_id)}"
+            where = (
+                f"/as {self.people[chat_id]}"
+                if chat_id in self.people
+                else f"/group {self.labels.get(chat_id)}"
+            )
             self._print("   （按钮：" + " · ".join(labels) + f"；输入 {where} 后可按）")
         return self._fake_message(chat_id, message_id, text, markup)
 

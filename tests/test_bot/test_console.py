@@ -112,7 +112,7 @@ async def test_console_plays_every_role_from_report_to_rating(
     submitted = screen[marks[12] : marks[13]]  # the card reached the bound group
     assert "📣 发往「人社局工作群」:\n   📋 新案件待签收" in submitted
     claimed = screen[marks[15] : marks[16]]
-    assert "🔧 办理中 · 王科员 签收" in claimed  # edited in place in the group
+    assert claimed.count("🔧 办理中 · 王科员 签收") == 1  # edited in place in the group, once
     resolved = screen[marks[19] : marks[20]]
     assert "☑️ 已办结 · 待群众评价" in resolved
     rated = screen[marks[21] :]
