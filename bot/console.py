@@ -5,8 +5,13 @@ Telegram: buttons become numbered choices (type the number to press one), and th
 messages a case causes (department cards, center alerts) are shown too, labelled with the unit
 or group they go to. Typed lines become updates fed to the same dispatcher the bot uses.
 
-Commands besides plain text: ``/photo PATH``, ``/doc PATH``, ``/location LAT LON``,
-``/contact PHONE``, ``/voice``, ``/sticker``, ``/quit``.
+The console plays every role: ``/as NAME`` speaks as another person (a resident, a staff
+member who registers with ``/start CODE``, a dispatcher), ``/group NAME`` enters a group chat
+(``/bind CODE`` there makes it a unit's work group; the buttons of the cards posted there can
+be pressed), ``/private`` goes back to the private chat, ``/invite ROLE UNIT`` makes an invite.
+
+Other commands: ``/photo PATH``, ``/doc PATH``, ``/location LAT LON``, ``/contact PHONE``,
+``/voice``, ``/sticker``, ``/quit``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import html
 import itertools
 import json
+import logging
 import re
 import sys
 import time
@@ -42,8 +48,11 @@ from backend.config import Settings
 CONSOLE_USER_ID = 10_001
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "综治通", "username": "zongzhitong_bot"}
 UNBOUND_CHAT_BASE = -9_000_000_000  # display-only chat ids for units without a bound group
+GROUP_CHAT_BASE = -5_000_000  # chat ids of groups opened with /group
 HELP = (
-    "输入文字和机器人对话；输入数字按下对应的按钮。"
+    "输入文字和机器人对话；输入数字按下对应的按钮。\n"
+    "扮演角色：/as 姓名（换一个人）  /group 群名（进入群聊）  /private（回到私聊）"
+    "  /invite 角色 单位（生成邀请码，如 /invite staff police）\n"
     "其他命令：/photo 路径  /doc 路径  /location 纬度 经度  /contact 手机号"
     "  /voice  /sticker  /quit"
 )
@@ -61,6 +70,7 @@ class Choice:
     text: str | None = None
     request_location: bool = False
     request_contact: bool = False
+    chat_id: int = CONSOLE_USER_ID
 
 
 class ConsoleSession(BaseSession):
@@ -69,11 +79,23 @@ class ConsoleSession(BaseSession):
     def __init__(self, out: TextIO | None = None, *, user_id: int = CONSOLE_USER_ID) -> None:
         super().__init__()
         self.out = out or sys.stdout
-        self.user_id = user_id
-        self.choices: list[Choice] = []
+        self.current_chat = user_id  # the chat the person at the keyboard is in now
+        self.people: dict[int, str] = {}  # private chat id → the person's name
         self.labels: dict[int, str] = {}  # chat id → who it is (unit name, group title)
+        self._choices: dict[int, list[Choice]] = {}  # per chat: its buttons, newest first
+        self._shown: dict[tuple[Any, Any], tuple[str, str]] = {}  # edited messages as shown
         self._message_ids = itertools.count(1)
         self._bold = self.out.isatty()
+
+    @property
+    def choices(self) -> list[Choice]:
+        """The numbered buttons of the chat the person is in now."""
+        return self._choices.setdefault(self.current_chat, [])
+
+    def enter(self, chat_id: int) -> None:
+        """Switch to another chat and show the buttons waiting there."""
+        self.current_chat = chat_id
+        self._print_choices()
 
     # -- BaseSession ------------------------------------------------------------------------------
     async def close(self) -> None:
@@ -95,6 +117,19 @@ class ConsoleSession(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 (BaseSession's signature)
     ) -> TelegramType:
+        if self._unchanged(method):  # Telegram refuses an edit that changes nothing
+            self.check_response(
+                bot=bot,
+                method=method,
+                status_code=400,
+                content=json.dumps(
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: message is not modified",
+                    }
+                ),
+            )
         result = self._show(method)
         response = self.check_response(
             bot=bot,
@@ -104,6 +139,18 @@ class ConsoleSession(BaseSession):
         )
         return response.result  # type: ignore[return-value]
 
+    def _unchanged(self, method: TelegramMethod[Any]) -> bool:
+        """An edit whose text and buttons are what the message already shows."""
+        if method.__api_method__ != "editMessageText":
+            return False
+        key = (getattr(method, "chat_id", None), getattr(method, "message_id", None))
+        markup = getattr(method, "reply_markup", None)
+        shown = (getattr(method, "text", ""), markup.model_dump_json() if markup else "")
+        if self._shown.get(key) == shown:
+            return True
+        self._shown[key] = shown
+        return False
+
     # -- printing ---------------------------------------------------------------------------------
     def _plain(self, text: str) -> str:
         if self._bold:
@@ -111,8 +158,11 @@ class ConsoleSession(BaseSession):
         return html.unescape(_TAG.sub("", text))
 
     def _who(self, chat_id: Any) -> str:
-        if chat_id == self.user_id:
-            return "🤖 综治通"
+        if chat_id == self.current_chat:
+            label = self.labels.get(chat_id)
+            return f"🤖 综治通（{label}）" if label and chat_id < 0 else "🤖 综治通"
+        if chat_id in self.people:
+            return f"📣 发往「{self.people[chat_id]}」（私聊）"
         label = self.labels.get(chat_id) if isinstance(chat_id, int) else None
         return f"📣 发往「{label or chat_id}」"
 
@@ -157,15 +207,15 @@ class ConsoleSession(BaseSession):
         text = getattr(method, "text", None) or getattr(method, "caption", None) or ""
         markup = getattr(method, "reply_markup", None)
         message_id = getattr(method, "message_id", None) or next(self._message_ids)
-        to_user = chat_id == self.user_id
+        here = chat_id == self.current_chat
         if name == "sendMediaGroup":
             media = getattr(method, "media", [])
             self._print(f"{self._who(chat_id)}: [{len(media)} 个附件]")
             return [self._fake_message(chat_id, next(self._message_ids), "") for _ in media]
         if name == "editMessageReplyMarkup":
-            if to_user:
-                self._drop_choices(message_id)
-                self._add_inline(markup, message_id)
+            if isinstance(chat_id, int):
+                self._drop_choices(chat_id, message_id)
+                self._add_inline(chat_id, markup, message_id)
             return self._fake_message(chat_id, message_id, "")
         header = self._who(chat_id) + (" （更新）" if name.startswith("edit") else "")
         kind = {"sendPhoto": "[照片] ", "sendDocument": "[文件] "}.get(name, "")
@@ -173,15 +223,22 @@ class ConsoleSession(BaseSession):
         self._print(f"{header}:")
         for line in self._plain(kind + text).splitlines():
             self._print(f"   {line}")
-        if to_user:
+        if isinstance(chat_id, int):
             if name.startswith("edit"):
-                self._drop_choices(message_id)
-            self._add_inline(markup, message_id)
-            self._set_reply_keyboard(markup)
+                self._drop_choices(chat_id, message_id)
+            self._add_inline(chat_id, markup, message_id)
+            if here:
+                self._set_reply_keyboard(markup)
+        if here:
             self._print_choices()
         elif isinstance(markup, InlineKeyboardMarkup):
             labels = [b.text for row in markup.inline_keyboard for b in row]
-            self._print("   （按钮：" + " · ".join(labels) + "）")
+            where = (
+                f"/as {self.people[chat_id]}"
+                if chat_id in self.people
+                else f"/group {self.labels.get(chat_id)}"
+            )
+            self._print("   （按钮：" + " · ".join(labels) + f"；输入 {where} 后可按）")
         return self._fake_message(chat_id, message_id, text, markup)
 
     def _fake_message(
@@ -189,9 +246,9 @@ class ConsoleSession(BaseSession):
     ) -> dict[str, Any]:
         chat_id = chat_id if isinstance(chat_id, int) else -1
         chat = (
-            {"id": chat_id, "type": "private", "first_name": "用户"}
+            {"id": chat_id, "type": "private", "first_name": self.people.get(chat_id, "用户")}
             if chat_id > 0
-            else {"id": chat_id, "type": "supergroup", "title": self.labels.get(chat_id, "群")}
+            else {"id": chat_id, "type": "group", "title": self.labels.get(chat_id, "群")}
         )
         result: dict[str, Any] = {
             "message_id": message_id,
@@ -206,32 +263,39 @@ class ConsoleSession(BaseSession):
         return result
 
     # -- numbered choices -------------------------------------------------------------------------
-    def _drop_choices(self, message_id: int) -> None:
-        self.choices = [c for c in self.choices if c.message_id != message_id]
+    def _drop_choices(self, chat_id: int, message_id: int) -> None:
+        kept = [c for c in self._choices.get(chat_id, []) if c.message_id != message_id]
+        self._choices[chat_id] = kept
 
-    def _add_inline(self, markup: Any, message_id: int) -> None:
-        """The newest message's inline buttons replace older ones (the reply keyboard stays)."""
+    def _add_inline(self, chat_id: int, markup: Any, message_id: int) -> None:
+        """The newest message's inline buttons replace older ones (the reply keyboard stays).
+
+        In a group the buttons of every card stay pressable (staff work through a list)."""
         if not isinstance(markup, InlineKeyboardMarkup):
             return
         inline = [
-            Choice(label=b.text, callback_data=b.callback_data, message_id=message_id)
+            Choice(b.text, callback_data=b.callback_data, message_id=message_id, chat_id=chat_id)
             for row in markup.inline_keyboard
             for b in row
             if b.callback_data
         ]
-        self.choices = inline + [c for c in self.choices if c.message_id is None]
+        older = self._choices.get(chat_id, [])
+        kept = [c for c in older if c.message_id is None or (chat_id < 0 and c.message_id)]
+        self._choices[chat_id] = inline + [c for c in kept if c.message_id != message_id]
 
     def _set_reply_keyboard(self, markup: Any) -> None:
+        chat = self.current_chat
         if isinstance(markup, ReplyKeyboardRemove):
-            self.choices = [c for c in self.choices if c.message_id is not None]
+            self._choices[chat] = [c for c in self.choices if c.message_id is not None]
         elif isinstance(markup, ReplyKeyboardMarkup):
             # A new step: buttons of older messages are no longer what the person looks at.
-            self.choices = [
+            self._choices[chat] = [
                 Choice(
                     label=b.text,
                     text=b.text,
                     request_location=bool(b.request_location),
                     request_contact=bool(b.request_contact),
+                    chat_id=chat,
                 )
                 for row in markup.keyboard
                 for b in row
@@ -256,13 +320,19 @@ class Console:
         deliver: Callable[[], Any] | None = None,
         user_id: int = CONSOLE_USER_ID,
         first_name: str = "张三",
+        session_factory: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.dp = dp
         self.bot = bot
         self.session = session
         self.deliver = deliver
+        self.session_factory = session_factory
+        self.personas: dict[str, int] = {first_name: user_id}
         self.user_id = user_id
         self.first_name = first_name
+        self.chat_id = user_id  # the persona's private chat, or a group
+        session.people[user_id] = first_name
+        session.current_chat = user_id
         self._update_ids = itertools.count(int(time.time()))
         self._message_ids = itertools.count(1)
         self._files = itertools.count(1)
@@ -272,45 +342,107 @@ class Console:
             {"update_id": next(self._update_ids), **body}, context={"bot": self.bot}
         )
 
-    def _message(self, **content: Any) -> Update:
-        user = {
+    def _user(self) -> dict[str, Any]:
+        return {
             "id": self.user_id,
             "is_bot": False,
             "first_name": self.first_name,
             "language_code": "zh-hans",
         }
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": self.session.people[chat_id]}
+        return {"id": chat_id, "type": "group", "title": self.session.labels.get(chat_id, "群")}
+
+    def _message(self, **content: Any) -> Update:
         return self._update(
             message={
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": {"id": self.user_id, "type": "private", "first_name": self.first_name},
-                "from": user,
+                "chat": self._chat(self.chat_id),
+                "from": self._user(),
                 **content,
             }
         )
 
     def _callback(self, choice: Choice) -> Update:
-        user = {
-            "id": self.user_id,
-            "is_bot": False,
-            "first_name": self.first_name,
-            "language_code": "zh-hans",
-        }
         return self._update(
             callback_query={
                 "id": str(next(self._message_ids)),
-                "from": user,
-                "chat_instance": f"console-{self.user_id}",
+                "from": self._user(),
+                "chat_instance": f"console-{choice.chat_id}",
                 "data": choice.callback_data,
                 "message": {
                     "message_id": choice.message_id,
                     "date": int(time.time()),
-                    "chat": {"id": self.user_id, "type": "private", "first_name": "用户"},
+                    "chat": self._chat(choice.chat_id),
                     "from": BOT_USER,
                     "text": "…",
                 },
             }
         )
+
+    # -- playing every role -----------------------------------------------------------------------
+    def play(self, name: str) -> str:
+        """``/as NAME``: speak as this person from now on (a new name is a new person)."""
+        if not name:
+            people = "、".join(self.personas)
+            return f"格式：/as 姓名，例如 /as 张警官。已有：{people}"
+        if name not in self.personas:
+            self.personas[name] = CONSOLE_USER_ID + len(self.personas)
+        self.user_id, self.first_name = self.personas[name], name
+        self.session.people[self.user_id] = name
+        self.chat_id = self.user_id
+        self.session._print(f"👤 现在以「{name}」的身份在私聊中对话。")
+        self.session.enter(self.chat_id)
+        return ""
+
+    def join(self, title: str) -> str:
+        """``/group NAME``: talk in this group chat (a unit's work group, or a new one)."""
+        if not title:
+            known = "、".join(label for chat, label in self.session.labels.items() if chat < 0)
+            return "格式：/group 群名，例如 /group 派出所工作群。" + (
+                f"已有：{known}" if known else ""
+            )
+        chat_id = next(
+            (c for c, label in self.session.labels.items() if c < 0 and title in label), None
+        )
+        if chat_id is None:
+            chat_id = GROUP_CHAT_BASE - len(self.session.labels)
+            self.session.labels[chat_id] = title
+        self.chat_id = chat_id
+        label = self.session.labels[chat_id]
+        self.session._print(f"👥 「{self.first_name}」现在在群「{label}」中。")
+        self.session.enter(chat_id)
+        return ""
+
+    def leave(self) -> str:
+        """``/private``: back to the private chat with the bot."""
+        self.chat_id = self.user_id
+        self.session._print(f"👤 「{self.first_name}」回到私聊。")
+        self.session.enter(self.chat_id)
+        return ""
+
+    async def invite(self, args: str) -> str:
+        """``/invite ROLE UNIT``: an invite code, as ``python -m backend invite`` makes it."""
+        from backend.services import directory
+        from backend.services.errors import DomainError
+
+        role, _, unit = args.partition(" ")
+        if not role or self.session_factory is None:
+            return (
+                "格式：/invite 角色 单位，例如 /invite staff police 或 /invite dispatcher center"
+            )
+        try:
+            async with self.session_factory() as db:
+                created = await directory.create_invite(
+                    session=db, role=role, unit_code=unit.strip() or None
+                )
+        except (DomainError, ValueError) as exc:
+            return f"邀请码没有生成：{getattr(exc, 'message', exc)}"
+        self.session._print(f"🎟 邀请码：{created.code}（私聊发送 /start {created.code} 登记）")
+        return ""
 
     def _file(self, prefix: str, path: str) -> dict[str, Any]:
         number = next(self._files)
@@ -385,6 +517,17 @@ class Console:
         """Process one typed line; False when the person wants to quit."""
         if line.strip() in {"/quit", "/exit", "exit", "quit"}:
             return False
+        command, _, rest = line.strip().partition(" ")
+        roles: dict[str, Callable[[], str]] = {
+            "/as": lambda: self.play(rest.strip()),
+            "/group": lambda: self.join(rest.strip()),
+            "/private": self.leave,
+        }
+        if command in roles or command == "/invite":
+            hint = await self.invite(rest.strip()) if command == "/invite" else roles[command]()
+            if hint:
+                self.session._print(f"⚠️ {hint}")
+            return True
         parsed = self.parse(line)
         if isinstance(parsed, str):
             self.session._print(f"⚠️ {parsed}")
@@ -426,7 +569,7 @@ def console_resolver(session: ConsoleSession) -> Callable[..., Any]:
             else:
                 chat_id = UNBOUND_CHAT_BASE - unit_id
                 console.labels[chat_id] = f"{name}（工作群）"
-        elif chat_id is not None and chat_id != console.user_id:
+        elif chat_id is not None and chat_id not in console.people:
             console.labels.setdefault(chat_id, f"用户 {chat_id}")
         return chat_id, language
 
@@ -444,13 +587,17 @@ async def run_console(
     """Build the real dispatcher on a console session and chat until /quit or end of input."""
     from bot.factory import create_bot, create_dispatcher
 
+    _quiet_logs()
     console_session = ConsoleSession(out)
     bot = create_bot(settings, session=console_session)
     dp = create_dispatcher(settings, session_factory=session_factory)
     original = _original_resolver()
     try:
         deliver = await _notifier(bot, session_factory, settings, console_session)
-        await Console(dp, bot, console_session, deliver=deliver).run(read)
+        console = Console(
+            dp, bot, console_session, deliver=deliver, session_factory=session_factory
+        )
+        await console.run(read)
     finally:
         if original is not None:  # the console's resolver is for this console only
             from bot.notifications import worker
@@ -458,6 +605,15 @@ async def run_console(
             worker.resolve_chat = original
         await dp.storage.close()
         await dp.fsm.events_isolation.close()
+
+
+def _quiet_logs() -> None:
+    """The console shows the conversation only: warnings and errors of the bot, no library
+    debug lines (bm25s sets its own logger to DEBUG when imported)."""
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
+    for name in ("bm25s", "aiogram", "jieba"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _original_resolver() -> Any:

@@ -33,6 +33,9 @@ OPEN_STATUSES = frozenset(
     }
 )
 
+# Queued at a unit and waiting for 签收 (the 签收 clock runs).
+AWAITING_CLAIM_STATUSES = frozenset({CaseStatus.dispatched, CaseStatus.reopened})
+
 
 class RiskLevel(StrEnum):
     red = "red"

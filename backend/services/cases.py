@@ -24,7 +24,7 @@ from backend.models import (
     Rating,
     Unit,
 )
-from backend.services import privacy
+from backend.services import privacy, workflow
 from backend.services.directory import CENTER_ROLES, STAFF_ROLES
 from backend.services.errors import NotAllowed, NotFound
 
@@ -152,6 +152,17 @@ async def list_unit_queue(
     return list(rows.all())
 
 
+async def list_in_hand(*, session: AsyncSession, person: Person, limit: int = 30) -> list[Case]:
+    """Cases this staff member claimed and still handles, most urgent deadline first."""
+    rows = await session.exec(
+        select(Case)
+        .where(col(Case.accepted_by_id) == person.id, col(Case.status) == CaseStatus.accepted)
+        .order_by(col(Case.handle_deadline).is_(None), col(Case.handle_deadline))
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def list_cases(
     *,
     session: AsyncSession,
@@ -245,6 +256,14 @@ class CaseView:
     may_rate: bool = False
 
 
+def running_clocks(case: Case) -> tuple[datetime | None, datetime | None]:
+    """(签收 deadline, 办理 deadline), each only while that clock runs."""
+    return (
+        case.accept_deadline if workflow.awaits_claim(case) else None,
+        case.handle_deadline if workflow.is_in_hand(case) else None,
+    )
+
+
 async def case_view(
     *, session: AsyncSession, person: Person | None, case: Case, private: bool = True
 ) -> CaseView:
@@ -261,15 +280,21 @@ async def case_view(
     )
     if privacy.is_party(person, case) or await can_view_as_staff(person, case, session=session):
         reveal = privacy.may_see_contact(person, case, private=private)
+        accept_deadline, handle_deadline = running_clocks(case)
         return replace(
             restricted,
             restricted=False,
             created_at=case.created_at,
             text=privacy.shown_text(case.text, reveal=reveal),
-            result_text=privacy.shown_text(case.result_text, reveal=reveal),
-            accept_deadline=case.accept_deadline,
-            handle_deadline=case.handle_deadline,
-            may_rate=person is not None and person.id == case.reporter_id,
+            accept_deadline=accept_deadline,
+            handle_deadline=handle_deadline,
+            result_text=(
+                privacy.shown_text(case.result_text, reveal=reveal)
+                if workflow.has_outcome(case)
+                else ""
+            ),
+            may_rate=person is not None
+            and workflow.Action.rate in workflow.allowed_actions(case, person),
         )
     if await is_follower(person, case, session=session):
         return restricted

@@ -30,24 +30,15 @@ from backend.models import (
     Role,
     Unit,
 )
-from backend.models.case import OPEN_STATUSES
+from backend.models.case import AWAITING_CLAIM_STATUSES, OPEN_STATUSES
 from backend.services import privacy
 from backend.services.errors import NotAllowed, NotFound
 from backend.services.web_auth import WebUser
 
-WAITING_FOR_ACCEPT = (CaseStatus.dispatched, CaseStatus.reopened)
-OPEN = tuple(OPEN_STATUSES)
 CASE_CODE_RE = re.compile(r"^[A-Za-z]{1,6}\d{8}-\d{1,6}$")
 PHONE_RE = re.compile(r"^\+?\d[\d\s-]{5,18}\d$")
 NUMBER_PROBE_RE = re.compile(r"\d{4}")
 BOARD_LIMIT = 15
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def local_day_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
@@ -61,7 +52,7 @@ def local_day_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Open cases whose running clock (签收 or 办理) has passed."""
     return or_(
-        and_(col(Case.status).in_(WAITING_FOR_ACCEPT), col(Case.accept_deadline) < now),
+        and_(col(Case.status).in_(AWAITING_CLAIM_STATUSES), col(Case.accept_deadline) < now),
         and_(col(Case.status) == CaseStatus.accepted, col(Case.handle_deadline) < now),
     )
 
@@ -69,7 +60,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 def due_between_clause(start: datetime, end: datetime) -> ColumnElement[bool]:
     return or_(
         and_(
-            col(Case.status).in_(WAITING_FOR_ACCEPT),
+            col(Case.status).in_(AWAITING_CLAIM_STATUSES),
             col(Case.accept_deadline) >= start,
             col(Case.accept_deadline) < end,
         ),
@@ -122,7 +113,7 @@ def board_clauses(now: datetime, tz: str) -> dict[str, ColumnElement[bool]]:
     return {
         "new": col(Case.created_at) >= now - timedelta(hours=24),
         "triage": col(Case.status) == CaseStatus.triage,
-        "red": and_(col(Case.risk_level) == RiskLevel.red, col(Case.status).in_(OPEN)),
+        "red": and_(col(Case.risk_level) == RiskLevel.red, col(Case.status).in_(OPEN_STATUSES)),
         "overdue": overdue_clause(now),
         "due_today": due_between_clause(now, day_end),
         "returned": col(Case.status) == CaseStatus.returned,
@@ -201,7 +192,7 @@ async def unit_queue(
         if scope is not None:
             clauses.append(scope)
     if filters.status == "open" or not filters.status:
-        clauses.append(col(Case.status).in_(OPEN))
+        clauses.append(col(Case.status).in_(OPEN_STATUSES))
     elif filters.status != "all":
         clauses.append(col(Case.status) == filters.status)
     if filters.category:
@@ -472,7 +463,7 @@ async def unit_rows(*, session: AsyncSession) -> list[UnitRow]:
         (
             await session.exec(
                 select(Case.lead_unit_id, func.count())
-                .where(col(Case.status).in_(OPEN))
+                .where(col(Case.status).in_(OPEN_STATUSES))
                 .group_by(col(Case.lead_unit_id))
             )
         ).all()

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from backend.county import TimeProfile
 from backend.models import Case, CaseEvent, CaseStatus, Person, Unit
 from backend.models.base import utcnow
+from backend.models.case import AWAITING_CLAIM_STATUSES
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -143,7 +144,6 @@ class ScanResult:
     repeated: int = 0
 
 
-ACCEPT_CLOCK_STATUSES = (CaseStatus.dispatched, CaseStatus.reopened)
 HANDLE_CLOCK_STATUSES = (CaseStatus.accepted,)
 
 
@@ -162,6 +162,7 @@ async def scan_deadlines(
     from backend.county import County
     from backend.services import outbox, runtime
     from backend.services.directory import unit_heads
+    from backend.services.workflow.policy import awaits_claim  # workflow imports deadlines
 
     county_data = county if isinstance(county, County) else runtime.county()
     now = as_utc(now or utcnow())
@@ -170,7 +171,7 @@ async def scan_deadlines(
     rows = await session.exec(
         select(Case).where(
             or_(
-                col(Case.status).in_(ACCEPT_CLOCK_STATUSES)
+                col(Case.status).in_(AWAITING_CLAIM_STATUSES)
                 & col(Case.accept_deadline).is_not(None),
                 col(Case.status).in_(HANDLE_CLOCK_STATUSES)
                 & col(Case.handle_deadline).is_not(None),
@@ -181,7 +182,7 @@ async def scan_deadlines(
     for case in list(rows.all()):
         assert case.id is not None
         profile = county_data.category_profile(case.category)
-        if case.status in ACCEPT_CLOCK_STATUSES:
+        if awaits_claim(case):
             clock, start, deadline, current = (
                 "accept",
                 case.dispatched_at,
@@ -313,7 +314,7 @@ async def enqueue_daily_digest(
     today = now.astimezone(zone).date()
     midnight = datetime.combine(today, time(0), tzinfo=zone).astimezone(UTC)
     tomorrow = midnight + timedelta(days=1)
-    waiting = col(Case.status).in_(ACCEPT_CLOCK_STATUSES)
+    waiting = col(Case.status).in_(AWAITING_CLAIM_STATUSES)
     working = col(Case.status).in_(HANDLE_CLOCK_STATUSES)
 
     async def count(*conditions: Any) -> int:

@@ -26,6 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
 from backend.models import Case, CaseStatus, Person, Role, Unit
+from backend.models.base import aware
+from backend.services import workflow
 from backend.services.errors import NotFound, ValidationFailed
 
 CLOSED_STATUSES = frozenset({CaseStatus.resolved, CaseStatus.closed, CaseStatus.grid_resolved})
@@ -58,8 +60,9 @@ def api_key_valid(raw_keys: str, submitted: str | None) -> bool:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.isoformat(timespec="seconds")
+    moment = aware(value)
+    assert moment is not None
+    return moment.isoformat(timespec="seconds")
 
 
 def service_list(county: County) -> list[dict[str, Any]]:
@@ -218,7 +221,7 @@ def request_view(
     """One service request as published: status, township and day; no personal data."""
     status = CaseStatus(case.status)
     unit = units.get(case.lead_unit_id or -1)
-    expected = case.handle_deadline if status == CaseStatus.accepted else case.accept_deadline
+    expected = case.handle_deadline if workflow.is_in_hand(case) else case.accept_deadline
     if status in CLOSED_STATUSES:
         expected = None
     township = county.township_data.get(case.township or "")

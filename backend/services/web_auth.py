@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.models import Person, Role, Unit
+from backend.models.base import aware
 from backend.models.web import WebLoginToken, WebSession
 from backend.services.errors import DomainError, NotAllowed
 
@@ -76,9 +77,10 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _expiry(value: datetime) -> datetime:
+    moment = aware(value)
+    assert moment is not None
+    return moment
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -137,7 +139,7 @@ async def consume_login_link(
         raise LoginLinkError(code="invalid")
     if row.used_at is not None:
         raise LoginLinkError("该登录链接已使用过，请重新发送 /web 获取新链接。", code="used")
-    if _aware(row.expires_at) <= moment:
+    if _expiry(row.expires_at) <= moment:
         raise LoginLinkError("登录链接已过期，请在机器人中重新发送 /web。", code="expired")
     claimed = await session.exec(
         update(WebLoginToken)
@@ -179,7 +181,7 @@ async def current_user(
     ).first()
     if row is None or row.id is None or row.ended_at is not None:
         return None
-    if _aware(row.expires_at) <= _now(now):
+    if _expiry(row.expires_at) <= _now(now):
         return None
     person = await session.get(Person, row.person_id)
     if person is None or not may_use_web(person):

@@ -13,9 +13,13 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from backend.config import Settings
-from backend.models import CaseStatus, RiskLevel, Role
+from backend.models import CaseStatus, RiskLevel
+from backend.models.base import aware
+from backend.services import workflow
+from backend.services.dashboard import ROLE_LABELS
 from backend.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from backend.services.privacy import mask_phone, mask_text
+from backend.services.workflow import RETURN_REASONS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 FLASH_COOKIE = "zzt_flash"
@@ -36,15 +40,6 @@ RISK_LABELS = {
     RiskLevel.orange: "橙色",
     RiskLevel.yellow: "黄色",
     RiskLevel.blue: "蓝色",
-}
-ROLE_LABELS = {
-    Role.resident: "群众",
-    Role.grid_worker: "网格员",
-    Role.staff: "工作人员",
-    Role.unit_head: "单位负责人",
-    Role.dispatcher: "中心调度",
-    Role.supervisor: "中心督办",
-    Role.admin: "系统管理员",
 }
 ACTION_LABELS = {
     "submit": "提交",
@@ -76,7 +71,6 @@ ACTION_LABELS = {
     "grid_resolved": "就地化解",
 }
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
-RETURN_REASONS = ("属地不符", "权属不清", "职能交叉", "其他")
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -86,8 +80,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if value is None:
             return "—"
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(zone).strftime(fmt)
+        moment = aware(value)
+        assert moment is not None
+        return moment.astimezone(zone).strftime(fmt)
 
     env = templates.env
     env.filters["local"] = local
@@ -106,17 +101,11 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _overdue(case: Any, now: datetime) -> bool:
-    if case.status in (CaseStatus.dispatched, CaseStatus.reopened):
-        deadline = _aware(case.accept_deadline)
-    elif case.status == CaseStatus.accepted:
-        deadline = _aware(case.handle_deadline)
+    if workflow.awaits_claim(case):
+        deadline = aware(case.accept_deadline)
+    elif workflow.is_in_hand(case):
+        deadline = aware(case.handle_deadline)
     else:
         return False
     return deadline is not None and deadline < now

@@ -7,6 +7,8 @@ status only; the reporter sees their whole case.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,24 +22,30 @@ from bot.callbacks import CaseView, MenuAction, RateCase
 from bot.dialogs.flow import excerpt, local_time
 from bot.dialogs.widgets import back_to_menu, main_menu
 from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
-from bot.texts import Raw, t
+from bot.texts import Raw, keys, t
 
 LIST_LIMIT = 10
 RESULT_CHARS = 1500
 
 
 def status_name(status: CaseStatus, lang: str, *, follower: bool = False) -> str:
-    if follower and status == CaseStatus.resolved:
-        return t("cases.status_resolved_follower", lang)
-    return t(f"cases.status_{status.value}", lang)
+    """The status in words; a follower's wording where the locale has one (已办结 without the
+    rating that only the reporter gives)."""
+    key = f"cases.status_{status.value}"
+    if follower and f"{key}_follower" in keys(lang):
+        key = f"{key}_follower"
+    return t(key, lang)
 
 
-def deadline_line(view: Case | cases.CaseView, lang: str) -> str:
+def deadline_line(
+    accept_deadline: datetime | None, handle_deadline: datetime | None, lang: str
+) -> str:
+    """The clock that runs now (``cases.running_clocks``), in words."""
     tz = runtime.tz()
-    if view.status in (CaseStatus.dispatched, CaseStatus.reopened) and view.accept_deadline:
-        return t("cases.accept_by", lang, when=local_time(view.accept_deadline, tz, lang))
-    if view.status == CaseStatus.accepted and view.handle_deadline:
-        return t("cases.handle_by", lang, when=local_time(view.handle_deadline, tz, lang))
+    if accept_deadline:
+        return t("cases.accept_by", lang, when=local_time(accept_deadline, tz, lang))
+    if handle_deadline:
+        return t("cases.handle_by", lang, when=local_time(handle_deadline, tz, lang))
     return ""
 
 
@@ -79,16 +87,12 @@ def case_card(
         t("cases.card_created", lang, when=local_time(view.created_at, runtime.tz(), lang)),
         t("cases.card_text", lang, text=excerpt(view.text, 200)),
     ]
-    deadline = deadline_line(view, lang)
+    deadline = deadline_line(view.accept_deadline, view.handle_deadline, lang)
     if deadline:
         lines.append(deadline)
-    if view.result_text and view.status in (
-        CaseStatus.resolved,
-        CaseStatus.closed,
-        CaseStatus.grid_resolved,
-    ):
+    if view.result_text:
         lines.append(t("cases.card_result", lang, result=excerpt(view.result_text, RESULT_CHARS)))
-    if view.status == CaseStatus.resolved and view.may_rate:
+    if view.may_rate:
         lines.append(t("rate.ask", lang))
         markup = InlineKeyboardMarkup(
             inline_keyboard=rating_keyboard(view.case_id, lang).inline_keyboard
@@ -142,7 +146,7 @@ async def show_my_cases(
     buttons = []
     for case in found:
         follower = not privacy.is_party(person, case)
-        deadline = "" if follower else deadline_line(case, lang)
+        deadline = "" if follower else deadline_line(*cases.running_clocks(case), lang)
         lines.append(
             t(
                 "cases.list_line",

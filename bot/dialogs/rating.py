@@ -11,7 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import CaseStatus, Person, RatingScore
+from backend.models import Person, RatingScore
 from backend.services import cases, workflow
 from backend.services.errors import DomainError, NotFound
 from bot.callbacks import RateCase
@@ -19,6 +19,7 @@ from bot.dialogs.flow import Label, is_label_of, reply_keyboard
 from bot.dialogs.states import RateSG
 from bot.dialogs.widgets import main_menu
 from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, TEXT
+from bot.handlers.desk import refusal_text
 from bot.texts import t
 
 REASON_CHARS = 500
@@ -40,10 +41,11 @@ async def _rate(
         )
     except DomainError as exc:
         await target.answer(
-            t("rate.failed", lang, reason=exc.message), reply_markup=ReplyKeyboardRemove()
+            t("rate.failed", lang, reason=refusal_text(exc, lang)),
+            reply_markup=ReplyKeyboardRemove(),
         )
         return
-    key = "rate.thanks_reopened" if case.status == CaseStatus.reopened else "rate.thanks"
+    key = "rate.thanks_reopened" if workflow.is_open(case) else "rate.thanks"
     await target.answer(t(key, lang, code=case.code), reply_markup=ReplyKeyboardRemove())
     await target.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
 
@@ -62,7 +64,7 @@ async def on_rate(
     except (ValueError, NotFound):
         await query.answer(t("common.button_expired", lang), show_alert=True)
         return
-    if case.reporter_id != person.id or case.status != CaseStatus.resolved:
+    if workflow.Action.rate not in workflow.allowed_actions(case, person):
         await query.answer(t("rate.not_open", lang), show_alert=True)
         return
     await query.answer()

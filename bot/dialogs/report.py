@@ -27,8 +27,8 @@ from aiogram.types import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
-from backend.models import Case, CaseStatus, Person, RiskLevel, Unit
-from backend.services import catalog, intake, runtime
+from backend.models import Case, Person, RiskLevel, Unit
+from backend.services import catalog, intake, runtime, workflow
 from backend.services.errors import DomainError
 from bot.callbacks import Flow, MenuAction
 from bot.dialogs import steps
@@ -772,9 +772,9 @@ async def _unit(session: AsyncSession, case: Case) -> Unit | None:
 
 def submitted_text(case: Case, unit: Unit | None, lang: str) -> str:
     unit_name = (unit.name_en if lang == "en" and unit.name_en else unit.name) if unit else ""
-    if case.status == CaseStatus.grid_resolved:
+    if workflow.settled_on_the_spot(case):
         text = t("grid.submitted_resolved", lang, code=case.code)
-    elif case.status == CaseStatus.triage:
+    elif workflow.in_triage(case):
         text = t("report.submitted_triage", lang, code=case.code)
     else:
         text = t(
@@ -784,7 +784,7 @@ def submitted_text(case: Case, unit: Unit | None, lang: str) -> str:
             unit=unit_name,
             accept_by=local_time(case.accept_deadline, runtime.tz(), lang),
         )
-    if case.risk_level == RiskLevel.red and case.status != CaseStatus.grid_resolved:
+    if case.risk_level == RiskLevel.red and not workflow.settled_on_the_spot(case):
         text += "\n" + t("report.submitted_red", lang)
     return text
 

@@ -1,8 +1,9 @@
-"""The center's desk (综治中心调度): triage, returns, extensions, 吹哨, red alerts, 督办.
+"""The center's desk (综治中心调度): triage, transfers, returns, extensions, 吹哨, alerts, 督办.
 
-Items arrive in the center group from the notifier; each button is one workflow call by the
-dispatcher who pressed it. Pickers (which unit?) are posted as a separate message so the item
-itself stays readable; after a decision the picker turns into a one-line record of it.
+Items arrive in the center group from the notifier with the buttons the workflow policy allows;
+each press is one workflow call by the dispatcher who pressed it (a refusal goes to the one error
+handler). Pickers (which unit?) are posted as a separate message so the item itself stays
+readable; after a decision the picker turns into a one-line record of it.
 """
 
 from __future__ import annotations
@@ -15,35 +16,42 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import OutboxMessage, Person, Unit
 from backend.services import workflow
-from backend.services.errors import DomainError, InvalidTransition, NotFound
+from backend.services.errors import ErrorCode, NotFound
 from backend.services.outbox import NoticeKind
-from bot.callbacks import CaseAction, parse_id
-from bot.handlers.desk import (
-    edit_note,
-    load_case,
-    pickable_units,
-    refuse,
-    refuse_error,
-    require_center,
-)
-from bot.notifications.cards import A, button, unit_label, unit_picker
+from backend.services.workflow import Action
+from bot.callbacks import Act, CaseAction
+from bot.handlers.desk import actor, checked, edit_note, pickable_units, record
+from bot.notifications.cards import button, unit_label, unit_picker
 from bot.texts import t
 
 log = logging.getLogger(__name__)
 
 
-async def _unit_from_arg(session: AsyncSession, arg: str) -> Unit:
-    try:
-        unit = await session.get(Unit, parse_id(arg) or 0)
-    except ValueError:
-        unit = None
+async def _unit(session: AsyncSession, unit_id: int) -> Unit:
+    unit = await session.get(Unit, unit_id)
     if unit is None or unit.code == "center":
-        raise NotFound("没有找到该单位。", code="unit_not_found")
+        raise NotFound("没有找到该单位。", code=ErrorCode.unit_not_found)
     return unit
 
 
 def _who(person: Person, lang: str) -> str:
     return person.display_name or t("notice.card.someone", lang)
+
+
+async def _post_picker(
+    callback: CallbackQuery,
+    text: str,
+    case_id: int,
+    units: list[Unit],
+    action: Act,
+    lang: str,
+    extra: list[list[InlineKeyboardButton]] | None = None,
+) -> None:
+    cancel = [[button(t("staff.btn.cancel", lang), Act.cancel, case_id)]]
+    markup = unit_picker(case_id, units, lang, action=action, extra=(extra or []) + cancel)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text, reply_markup=markup)
+    await callback.answer()
 
 
 async def on_pick_unit(
@@ -54,56 +62,27 @@ async def on_pick_unit(
     lang: str,
 ) -> None:
     """Triage: post a unit picker for this case."""
-    try:
-        require_center(person, dispatch=True)
-        case = await load_case(session, callback_data.case_id)
-        if str(case.status) not in ("triage", "returned"):
-            workflow.next_status(case.status, workflow.Action.dispatch)
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    case, _ = await checked(session, callback_data.case_id, person, Action.dispatch)
     assert case.id is not None
-    markup = unit_picker(
-        case.id,
-        await pickable_units(session),
-        lang,
-        action=A.dispatch_to,
-        extra=[[button(t("staff.btn.cancel", lang), A.cancel, case.id)]],
+    text = t("staff.center.pick_unit", lang, code=case.code)
+    await _post_picker(
+        callback, text, case.id, await pickable_units(session), Act.dispatch_to, lang
     )
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            t("staff.center.pick_unit", lang, code=case.code), reply_markup=markup
-        )
-    await callback.answer()
 
 
-async def on_dispatch_to(
+async def on_transfer(
     callback: CallbackQuery,
     callback_data: CaseAction,
     session: AsyncSession,
     person: Person | None,
     lang: str,
 ) -> None:
-    try:
-        dispatcher = require_center(person, dispatch=True)
-        unit = await _unit_from_arg(session, callback_data.arg)
-        case = await workflow.dispatch(
-            session=session, actor=dispatcher, case_id=callback_data.case_id, unit_code=unit.code
-        )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    await edit_note(
-        callback,
-        t(
-            "staff.center.dispatched",
-            lang,
-            code=case.code,
-            unit=unit_label(unit, lang),
-            name=_who(dispatcher, lang),
-        ),
-    )
-    await callback.answer(t("staff.center.done", lang))
+    """Reassign an open case: post a picker of the other units."""
+    case, _ = await checked(session, callback_data.case_id, person, Action.transfer)
+    assert case.id is not None
+    units = await pickable_units(session, {case.lead_unit_id})
+    text = t("staff.center.pick_transfer_unit", lang, code=case.code)
+    await _post_picker(callback, text, case.id, units, Act.transfer_to, lang)
 
 
 async def on_approve_return(
@@ -114,62 +93,47 @@ async def on_approve_return(
     lang: str,
 ) -> None:
     """退单 approved: pick the new unit, or send the case back to triage."""
-    try:
-        require_center(person, dispatch=True)
-        case = await load_case(session, callback_data.case_id)
-        if str(case.status) != "returned":
-            raise InvalidTransition(t("staff.center.no_return_pending", lang), code="no_return")
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    case, _ = await checked(session, callback_data.case_id, person, Action.approve_return)
     assert case.id is not None
-    extra: list[list[InlineKeyboardButton]] = [
-        [button(t("staff.btn.back_to_triage", lang), A.return_to, case.id, "")],
-        [button(t("staff.btn.cancel", lang), A.cancel, case.id)],
-    ]
-    markup = unit_picker(
-        case.id,
-        await pickable_units(session, {case.lead_unit_id}),
-        lang,
-        action=A.return_to,
-        extra=extra,
-    )
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            t("staff.center.pick_new_unit", lang, code=case.code), reply_markup=markup
-        )
-    await callback.answer()
+    extra = [[button(t("staff.btn.back_to_triage", lang), Act.return_to, case.id, 0)]]
+    units = await pickable_units(session, {case.lead_unit_id})
+    text = t("staff.center.pick_new_unit", lang, code=case.code)
+    await _post_picker(callback, text, case.id, units, Act.return_to, lang, extra)
 
 
-async def on_return_to(
+async def on_to_unit(
     callback: CallbackQuery,
     callback_data: CaseAction,
     session: AsyncSession,
     person: Person | None,
     lang: str,
 ) -> None:
-    try:
-        dispatcher = require_center(person, dispatch=True)
-        unit = await _unit_from_arg(session, callback_data.arg) if callback_data.arg else None
+    """A unit picked in a picker: dispatch, reassign, or approve a return (0: back to triage)."""
+    dispatcher = actor(person)
+    case_id = callback_data.case_id
+    unit = await _unit(session, callback_data.arg) if callback_data.arg else None
+    if callback_data.action == Act.return_to:
+        code = unit.code if unit else None
         case = await workflow.approve_return(
-            session=session,
-            actor=dispatcher,
-            case_id=callback_data.case_id,
-            unit_code=unit.code if unit else None,
+            session=session, actor=dispatcher, case_id=case_id, unit_code=code
         )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    key = "staff.center.return_approved_to" if unit else "staff.center.return_approved_triage"
+        key = "staff.center.return_approved_to" if unit else "staff.center.return_approved_triage"
+    elif unit is None:
+        raise NotFound("没有找到该单位。", code=ErrorCode.unit_not_found)
+    elif callback_data.action == Act.transfer_to:
+        note = t("staff.center.transfer_note", lang)
+        case = await workflow.transfer(
+            session=session, actor=dispatcher, case_id=case_id, unit_code=unit.code, reason=note
+        )
+        key = "staff.center.transferred"
+    else:
+        case = await workflow.dispatch(
+            session=session, actor=dispatcher, case_id=case_id, unit_code=unit.code
+        )
+        key = "staff.center.dispatched"
+    unit_name = unit_label(unit, lang) if unit else ""
     await edit_note(
-        callback,
-        t(
-            key,
-            lang,
-            code=case.code,
-            unit=unit_label(unit, lang) if unit else "",
-            name=_who(dispatcher, lang),
-        ),
+        callback, t(key, lang, code=case.code, unit=unit_name, name=_who(dispatcher, lang))
     )
     await callback.answer(t("staff.center.done", lang))
 
@@ -181,18 +145,14 @@ async def on_overrule(
     person: Person | None,
     lang: str,
 ) -> None:
-    try:
-        dispatcher = require_center(person, dispatch=True)
-        case = await workflow.overrule_return(
-            session=session,
-            actor=dispatcher,
-            case_id=callback_data.case_id,
-            note=t("staff.center.overrule_note", lang),
-        )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    await _record(
+    dispatcher = actor(person)
+    case = await workflow.overrule_return(
+        session=session,
+        actor=dispatcher,
+        case_id=callback_data.case_id,
+        note=t("staff.center.overrule_note", lang),
+    )
+    await record(
         callback, t("staff.center.overruled", lang, code=case.code, name=_who(dispatcher, lang))
     )
 
@@ -204,21 +164,17 @@ async def on_extension(
     person: Person | None,
     lang: str,
 ) -> None:
-    approve = callback_data.action == A.extension_yes
-    try:
-        dispatcher = require_center(person, dispatch=True)
-        case = await workflow.decide_extension(
-            session=session,
-            actor=dispatcher,
-            case_id=callback_data.case_id,
-            approve=approve,
-            note=None if approve else t("staff.center.extension_denied_note", lang),
-        )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    approve = callback_data.action == Act.extension_yes
+    dispatcher = actor(person)
+    case = await workflow.decide_extension(
+        session=session,
+        actor=dispatcher,
+        case_id=callback_data.case_id,
+        approve=approve,
+        note=None if approve else t("staff.center.extension_denied_note", lang),
+    )
     key = "staff.center.extension_approved" if approve else "staff.center.extension_denied"
-    await _record(callback, t(key, lang, code=case.code, name=_who(dispatcher, lang)))
+    await record(callback, t(key, lang, code=case.code, name=_who(dispatcher, lang)))
 
 
 async def on_joint_approve(
@@ -229,26 +185,19 @@ async def on_joint_approve(
     lang: str,
 ) -> None:
     """吹哨: the request's units come from the stored request, never from the button."""
-    try:
-        dispatcher = require_center(person, dispatch=True)
-        request = await session.get(OutboxMessage, parse_id(callback_data.arg) or 0)
-        if (
-            request is None
-            or request.kind != NoticeKind.joint_request
-            or request.case_id != callback_data.case_id
-        ):
-            raise NotFound(t("staff.center.no_joint_request", lang), code="no_joint_request")
-        codes = [str(c) for c in (request.payload or {}).get("unit_codes") or []]
-        case = await workflow.approve_joint(
-            session=session, actor=dispatcher, case_id=callback_data.case_id, unit_codes=codes
-        )
-    except ValueError:
-        await refuse(callback, t("staff.bad_button", lang))
-        return
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    await _record(
+    dispatcher = actor(person)
+    request = await session.get(OutboxMessage, callback_data.arg) if callback_data.arg else None
+    if (
+        request is None
+        or request.kind != NoticeKind.joint_request
+        or request.case_id != callback_data.case_id
+    ):
+        raise NotFound("没有找到这份联办申请。", code=ErrorCode.no_joint_request)
+    codes = [str(c) for c in (request.payload or {}).get("unit_codes") or []]
+    case = await workflow.approve_joint(
+        session=session, actor=dispatcher, case_id=callback_data.case_id, unit_codes=codes
+    )
+    await record(
         callback,
         t("staff.center.joint_approved", lang, code=case.code, name=_who(dispatcher, lang)),
     )
@@ -262,17 +211,13 @@ async def on_supervise(
     lang: str,
 ) -> None:
     """督办: a recorded formal reminder to the unit's group and its heads."""
-    try:
-        supervisor = require_center(person)
-        case = await workflow.supervise(
-            session=session,
-            actor=supervisor,
-            case_id=callback_data.case_id,
-            note=t("staff.center.supervise_note", lang),
-        )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    supervisor = actor(person)
+    case = await workflow.supervise(
+        session=session,
+        actor=supervisor,
+        case_id=callback_data.case_id,
+        note=t("staff.center.supervise_note", lang),
+    )
     await callback.answer(t("staff.center.supervised", lang, code=case.code), show_alert=False)
     if isinstance(callback.message, Message):
         await callback.message.answer(
@@ -280,24 +225,18 @@ async def on_supervise(
         )
 
 
-async def _record(callback: CallbackQuery, line: str) -> None:
-    """Append the decision to the item and remove its buttons."""
-    if isinstance(callback.message, Message):
-        original = callback.message.html_text if callback.message.text else ""
-        text = f"{original}\n\n{line}" if original else line
-        await edit_note(callback, text)
-    await callback.answer()
-
-
 def create_router() -> Router:
     router = Router(name="center")
     cb = router.callback_query
-    cb.register(on_pick_unit, CaseAction.filter(F.action == A.pick_unit))
-    cb.register(on_dispatch_to, CaseAction.filter(F.action == A.dispatch_to))
-    cb.register(on_approve_return, CaseAction.filter(F.action == A.approve_return))
-    cb.register(on_return_to, CaseAction.filter(F.action == A.return_to))
-    cb.register(on_overrule, CaseAction.filter(F.action == A.overrule))
-    cb.register(on_extension, CaseAction.filter(F.action.in_({A.extension_yes, A.extension_no})))
-    cb.register(on_joint_approve, CaseAction.filter(F.action == A.joint_approve))
-    cb.register(on_supervise, CaseAction.filter(F.action == A.supervise))
+    cb.register(on_pick_unit, CaseAction.filter(F.action == Act.pick_unit))
+    cb.register(on_transfer, CaseAction.filter(F.action == Act.transfer))
+    cb.register(on_approve_return, CaseAction.filter(F.action == Act.approve_return))
+    to_unit = {Act.dispatch_to, Act.transfer_to, Act.return_to}
+    cb.register(on_to_unit, CaseAction.filter(F.action.in_(to_unit)))
+    cb.register(on_overrule, CaseAction.filter(F.action == Act.overrule))
+    cb.register(
+        on_extension, CaseAction.filter(F.action.in_({Act.extension_yes, Act.extension_no}))
+    )
+    cb.register(on_joint_approve, CaseAction.filter(F.action == Act.joint_approve))
+    cb.register(on_supervise, CaseAction.filter(F.action == Act.supervise))
     return router

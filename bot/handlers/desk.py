@@ -12,13 +12,21 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    ErrorEvent,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.models import Case, CaseEvent, CaseStatus, Person, Role, Unit
-from backend.services import cases, directory, outbox, privacy
-from backend.services.directory import CENTER_ROLES, STAFF_ROLES
-from backend.services.errors import DomainError, NotAllowed, NotFound
+from backend.models import Case, CaseEvent, Person, Unit
+from backend.services import cases, directory, privacy, workflow
+from backend.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from backend.services.workflow import Action
+from bot.callbacks import DeskMenu, StaffMenu
 from bot.notifications.cards import (
     card_keyboard,
     case_card_text,
@@ -26,11 +34,12 @@ from bot.notifications.cards import (
     person_label,
     unit_label,
 )
-from bot.texts import t
+from bot.texts import keys, t
 
 log = logging.getLogger(__name__)
 
-DISPATCH_ROLES = frozenset({Role.dispatcher, Role.admin})
+MESSAGE_LIMIT = 4000  # Telegram allows 4,096 characters; leave room for entities
+DESK_STATE_PREFIX = "StaffSG:"
 
 
 async def pickable_units(
@@ -41,13 +50,32 @@ async def pickable_units(
     return [u for u in units if u.code != "center" and u.id not in (exclude or set())]
 
 
-async def refuse(callback: CallbackQuery, message: str) -> None:
-    """Answer the button with a short reason; nothing changes."""
-    await callback.answer(message[:190], show_alert=True)
+def refusal_text(exc: DomainError, lang: str) -> str:
+    """The refusal in the user's language: ``error.<code>`` from the locales, else the message."""
+    key = f"error.{exc.code}"
+    if key in keys(lang):
+        return t(key, lang, **exc.params)
+    return exc.message
 
 
-async def refuse_error(callback: CallbackQuery, exc: DomainError) -> None:
-    await refuse(callback, exc.message)
+async def on_refusal(event: ErrorEvent, lang: str = "zh", state: FSMContext | None = None) -> None:
+    """The one answer to a refused press or message (any DomainError a handler lets through).
+
+    A refused desk prompt is closed unless only the typed text was invalid (type it again).
+    """
+    exc = event.exception
+    assert isinstance(exc, DomainError)
+    text = refusal_text(exc, lang)
+    update = event.update
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:190], show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(t("error.refused", lang, reason=text))
+    keep_prompt = isinstance(exc, ValidationFailed)
+    if state is not None and not keep_prompt:
+        current = await state.get_state() or ""
+        if current.startswith(DESK_STATE_PREFIX):
+            await state.clear()
 
 
 async def load_case(session: AsyncSession, case_id: int) -> Case:
@@ -57,33 +85,63 @@ async def load_case(session: AsyncSession, case_id: int) -> Case:
     return case
 
 
-def require_staff(person: Person | None) -> Person:
-    if person is None or person.role not in STAFF_ROLES or person.unit_id is None:
-        raise NotAllowed("只有承办单位的工作人员可以操作。", code="not_staff")
+async def checked(
+    session: AsyncSession, case_id: int, person: Person | None, action: Action
+) -> tuple[Case, Person]:
+    """The case, if the policy lets ``person`` take ``action`` on it now (else a refusal)."""
+    case = await load_case(session, case_id)
+    task = await workflow.actor_task(session, case, person)
+    workflow.authorise(action, case, person, task=task)
+    assert person is not None
+    return case, person
+
+
+async def viewable(session: AsyncSession, case_id: int, person: Person | None) -> Case:
+    case = await load_case(session, case_id)
+    if not await cases.can_view(person, case, session=session):
+        raise NotAllowed()
+    return case
+
+
+def actor(person: Person | None) -> Person:
+    """The person pressing; the workflow refuses anyone without the role for the action."""
+    if person is None:
+        raise NotAllowed()
     return person
 
 
-def require_center(person: Person | None, *, dispatch: bool = False) -> Person:
-    roles = DISPATCH_ROLES if dispatch else CENTER_ROLES
-    if person is None or person.role not in roles:
-        raise NotAllowed("只有综治中心调度员可以操作。", code="not_dispatcher")
-    return person
-
-
-def require_lead(person: Person | None, case: Case) -> Person:
-    staff = require_staff(person)
-    if staff.unit_id != case.lead_unit_id:
-        raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
-    return staff
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split HTML text into messages at line ends (a long line at a safe place, never inside
+    an entity such as ``&amp;``); tags are only ever on short lines, so they stay whole."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = limit
+            amp = line.rfind("&", cut - 8, cut)
+            if amp != -1 and ";" not in line[amp:cut]:
+                cut = amp
+            head, line = line[:cut], line[cut:]
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(head)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
 
 
 async def card_message(
-    case: Case, *, session: AsyncSession, lang: str, tz: str, header_key: str = "notice.card_new"
+    case: Case, *, session: AsyncSession, lang: str, tz: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    card = await case_card_text(
-        case, session=session, lang=lang, header=t(header_key, lang), tz=tz
-    )
-    return card.text, card_keyboard(case, lang, truncated=card.truncated)
+    """The lead unit's card as it is now: the state as headline, the buttons the policy allows."""
+    card = await case_card_text(case, session=session, lang=lang, tz=tz)
+    return card.text, card_keyboard(case, lang)
 
 
 async def edit_card_in_place(
@@ -111,29 +169,6 @@ async def edit_note(callback: CallbackQuery, text: str) -> None:
             log.warning("could not edit message: %s", exc.message[:120])
 
 
-async def refresh_group_card(
-    bot: Bot, case: Case, *, session: AsyncSession, lang: str, tz: str
-) -> None:
-    """Show the case's new state on the last card the unit group got (best effort), so a
-    returned or resolved case no longer offers 签收 there."""
-    from bot.notifications.render import resolve_chat
-
-    assert case.id is not None
-    card = await outbox.last_sent_card(session=session, case_id=case.id)
-    if card is None or card.telegram_message_id is None:
-        return
-    chat_id, _ = await resolve_chat(card, session=session)
-    if chat_id is None:
-        return
-    text, markup = await card_message(case, session=session, lang=lang, tz=tz)
-    try:
-        await bot.edit_message_text(
-            text, chat_id=chat_id, message_id=card.telegram_message_id, reply_markup=markup
-        )
-    except TelegramAPIError as exc:
-        log.info("group card not refreshed: %s", type(exc).__name__)
-
-
 async def send_private(bot: Bot, person: Person, text: str, reply_markup: Any = None) -> bool:
     """Send to the person's private chat; False when they never opened it or blocked the bot."""
     if person.telegram_id is None:
@@ -154,9 +189,10 @@ async def detail_text(
     tz: str,
     viewer: Person | None = None,
     private: bool = False,
-) -> str:
-    """Full case text, tasks and the last events; numbers unmasked only for whoever
-    ``privacy.may_see_contact`` allows, and residents/anonymous reporters never named."""
+) -> list[str]:
+    """Full case text, tasks and the last events, as messages (split where Telegram needs it);
+    numbers unmasked only for whoever ``privacy.may_see_contact`` allows, and residents and
+    anonymous reporters never named."""
     card = await case_card_text(
         case,
         session=session,
@@ -178,7 +214,7 @@ async def detail_text(
                 status=t(f"staff.task_status.{task.status}", lang),
             )
         )
-    if case.handle_deadline and case.status == CaseStatus.accepted:
+    if case.handle_deadline and workflow.is_in_hand(case):
         lines.append(
             t("staff.detail.handle_by", lang, deadline=fmt_time(case.handle_deadline, lang, tz))
         )
@@ -195,7 +231,7 @@ async def detail_text(
                     actor=await _actor_label(session, case, event, lang),
                 )
             )
-    return "\n".join(lines)
+    return split_text("\n".join(lines))
 
 
 async def _actor_label(session: AsyncSession, case: Case, event: CaseEvent, lang: str) -> str:
@@ -205,29 +241,38 @@ async def _actor_label(session: AsyncSession, case: Case, event: CaseEvent, lang
     return person_label(actor, lang) if actor else t("staff.detail.system", lang)
 
 
-ACTIONS = {
-    "submit",
-    "dispatch",
-    "accept",
-    "accept_task",
-    "return",
-    "approve_return",
-    "overrule_return",
-    "transfer",
-    "request_joint",
-    "approve_joint",
-    "complete_task",
-    "request_extension",
-    "decide_extension",
-    "note",
-    "attachment",
-    "resolve",
-    "rate",
-    "close",
-    "supervise",
-    "follow",
-}
-
-
 def action_label(action: str, lang: str) -> str:
-    return t(f"staff.action.{action}", lang) if action in ACTIONS else action
+    key = f"staff.action.{action}"
+    return t(key, lang) if key in keys(lang) else action
+
+
+async def record(callback: CallbackQuery, line: str) -> None:
+    """Append a decision to the item it was taken on and remove its buttons."""
+    if isinstance(callback.message, Message):
+        original = callback.message.html_text if callback.message.text else ""
+        await edit_note(callback, f"{original}\n\n{line}" if original else line)
+    await callback.answer()
+
+
+def staff_menu(lang: str) -> InlineKeyboardMarkup:
+    """The menu registered staff and the center get instead of the resident menu."""
+    from bot.dialogs.widgets import menu_button
+
+    def item(action: DeskMenu, key: str) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(text=t(key, lang), callback_data=StaffMenu(action=action).pack())
+        ]
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            item(DeskMenu.queue, "staff.menu.queue"),
+            item(DeskMenu.in_hand, "staff.menu.in_hand"),
+            item(DeskMenu.bind, "staff.menu.bind"),
+            item(DeskMenu.web, "staff.menu.web"),
+            [menu_button("report", "common.menu_report", lang)],
+            [
+                menu_button("help", "common.menu_help", lang),
+                menu_button("lang", "common.menu_lang", lang),
+            ],
+        ]
+    )

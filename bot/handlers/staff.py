@@ -2,58 +2,65 @@
 
 Group card: 签收 (claim; the card is edited in place, the claimer gets a private panel), 退单
 (reason picker and explanation in private), 详情. Private panel after 签收: 办结 (result text, then
-optional evidence photos), 延期申请, 申请联办 (pick units), 备注, 上传材料. Assisting units 签收
-their part from their own card and report it done. Every press → one workflow call.
+optional evidence photos), 延期申请, 申请联办 (pick units), 退单, 备注, 上传材料. Assisting units
+签收 their part from their own card and report it done. Every press → one workflow call; which
+buttons exist and whether a press applies is the workflow policy's answer, and a refusal is
+raised to the one error handler (desk.on_refusal).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import StateFilter
+from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
-from backend.models import Case, CaseStatus, Person, TaskStatus, Unit
+from backend.models import Case, CaseStatus, Person, Unit
+from backend.models.case import AWAITING_CLAIM_STATUSES
 from backend.services import cases, workflow
-from backend.services.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
-from bot.callbacks import CaseAction
+from backend.services.errors import DomainError, ErrorCode, NotAllowed, ValidationFailed
+from backend.services.workflow import RETURN_REASONS, Action
+from bot.callbacks import Act, CaseAction, DeskMenu, StaffMenu
 from bot.handlers.desk import (
+    actor,
     card_message,
+    checked,
     detail_text,
     edit_card_in_place,
     edit_note,
-    load_case,
+    on_refusal,
     pickable_units,
-    refresh_group_card,
-    refuse,
-    refuse_error,
-    require_lead,
-    require_staff,
     send_private,
+    staff_menu,
+    viewable,
 )
 from bot.notifications.cards import (
     EXTENSION_DAYS,
-    RETURN_REASONS,
-    A,
-    assisting_keyboard,
     button,
-    claimer_keyboard,
     fmt_time,
+    panel_keyboard,
     unit_picker,
 )
+from bot.notifications.render import brief
 from bot.texts import t
 
 log = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 10
+LIST_LIMIT = 20
+CENTER_QUEUE = [
+    CaseStatus.triage,
+    CaseStatus.returned,
+]  # a query filter: what waits for the center
 
 
 class StaffSG(StatesGroup):
@@ -69,33 +76,17 @@ class StaffSG(StatesGroup):
     task_result = State()
 
 
-def _tz(settings: Settings) -> str:
-    return settings.tz
-
-
 def _cancel_markup(case_id: int, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t("staff.btn.cancel", lang), A.cancel, case_id)]]
+        inline_keyboard=[[button(t("staff.btn.cancel", lang), Act.cancel, case_id)]]
     )
 
 
+def _bad_button() -> ValidationFailed:
+    return ValidationFailed("按钮已失效，请重新打开案件。", code=ErrorCode.bad_button)
+
+
 # ---------------------------------------------------------------- group card
-
-
-async def _finish_text_step(
-    message: Message, state: FSMContext, lang: str, step: Callable[[], Awaitable[Case]]
-) -> Case | None:
-    """Run the workflow call that a typed text completes. A refusal is shown; the prompt stays
-    open only when the text itself was invalid, so the staff member can type it again."""
-    try:
-        case = await step()
-    except DomainError as exc:
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        if not isinstance(exc, ValidationFailed):
-            await state.clear()
-        return None
-    await state.clear()
-    return case
 
 
 async def on_claim(
@@ -107,30 +98,25 @@ async def on_claim(
     settings: Settings,
     bot: Bot,
 ) -> None:
-    try:
-        staff = require_staff(person)
-        case = await workflow.accept(session=session, actor=staff, case_id=callback_data.case_id)
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    staff = actor(person)
+    case = await workflow.accept(session=session, actor=staff, case_id=callback_data.case_id)
     assert case.id is not None
-    tz = _tz(settings)
-    if staff.unit_id == case.lead_unit_id:
-        await edit_card_in_place(callback, case, session=session, lang=lang, tz=tz)
+    if workflow.is_lead_staff(staff, case):
+        await edit_card_in_place(callback, case, session=session, lang=lang, tz=settings.tz)
         text = t(
             "staff.claimed.private",
             lang,
             code=case.code,
-            deadline=fmt_time(case.handle_deadline, lang, tz),
+            deadline=fmt_time(case.handle_deadline, lang, settings.tz),
         )
-        delivered = await send_private(bot, staff, text, claimer_keyboard(case.id, lang))
     else:
         await edit_note(
             callback,
             t("staff.task.claimed_card", lang, code=case.code, name=staff.display_name or "-"),
         )
         text = t("staff.task.claimed_private", lang, code=case.code)
-        delivered = await send_private(bot, staff, text, assisting_keyboard(case.id, lang))
+    panel = await panel_keyboard(case, staff, lang, session=session)
+    delivered = await send_private(bot, staff, text, panel)
     await callback.answer(
         t("staff.claimed.toast" if delivered else "staff.claimed.toast_no_private", lang)
     )
@@ -144,20 +130,13 @@ async def on_return_start(
     lang: str,
     bot: Bot,
 ) -> None:
-    try:
-        case = await load_case(session, callback_data.case_id)
-        staff = require_lead(person, case)
-        if case.status not in (CaseStatus.dispatched, CaseStatus.reopened, CaseStatus.accepted):
-            workflow.next_status(case.status, workflow.Action.return_)
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    case, staff = await checked(session, callback_data.case_id, person, Action.return_)
     assert case.id is not None
     rows = [
-        [button(reason, A.ret_reason, case.id, str(index))]
+        [button(reason, Act.ret_reason, case.id, index)]
         for index, reason in enumerate(RETURN_REASONS)
     ]
-    rows.append([button(t("staff.btn.cancel", lang), A.cancel, case.id)])
+    rows.append([button(t("staff.btn.cancel", lang), Act.cancel, case.id)])
     markup = InlineKeyboardMarkup(inline_keyboard=rows)
     text = t("staff.return.pick_reason", lang, code=case.code)
     if callback.message is not None and callback.message.chat.type == ChatType.PRIVATE:
@@ -179,47 +158,14 @@ async def on_return_reason(
     lang: str,
     state: FSMContext,
 ) -> None:
-    try:
-        case = await load_case(session, callback_data.case_id)
-        require_lead(person, case)
-        index = int(callback_data.arg)
-        reason = RETURN_REASONS[index]
-    except (ValueError, IndexError):
-        await refuse(callback, t("staff.bad_button", lang))
-        return
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    case, _ = await checked(session, callback_data.case_id, person, Action.return_)
+    if callback_data.arg >= len(RETURN_REASONS):
+        raise _bad_button()
+    reason = RETURN_REASONS[callback_data.arg]
     await state.set_state(StaffSG.return_text)
     await state.set_data({"case_id": case.id, "reason": reason})
     await edit_note(callback, t("staff.return.ask_text", lang, code=case.code, reason=reason))
     await callback.answer()
-
-
-async def on_return_text(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person | None,
-    lang: str,
-    bot: Bot,
-    settings: Settings,
-) -> None:
-    data = await state.get_data()
-
-    async def step() -> Case:
-        return await workflow.return_case(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            reason_code=str(data["reason"]),
-            text=message.text or "",
-        )
-
-    case = await _finish_text_step(message, state, lang, step)
-    if case is not None:
-        await message.answer(t("staff.return.done", lang, code=case.code))
-        await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
 
 
 async def on_detail(
@@ -230,24 +176,16 @@ async def on_detail(
     lang: str,
     settings: Settings,
 ) -> None:
-    try:
-        case = await load_case(session, callback_data.case_id)
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
+    """The full case, split over several messages when it is longer than Telegram allows."""
+    case = await viewable(session, callback_data.case_id, person)
     if not await cases.can_view_as_staff(person, case, session=session):
-        await refuse(callback, NotAllowed.default_message)
-        return
-    text = await detail_text(
-        case,
-        session=session,
-        lang=lang,
-        tz=_tz(settings),
-        viewer=person,
-        private=callback.message is not None and callback.message.chat.type == ChatType.PRIVATE,
-    )
+        raise NotAllowed()
+    private = callback.message is not None and callback.message.chat.type == ChatType.PRIVATE
     if isinstance(callback.message, Message):
-        await callback.message.answer(text)
+        for part in await detail_text(
+            case, session=session, lang=lang, tz=settings.tz, viewer=person, private=private
+        ):
+            await callback.message.answer(part)
     await callback.answer()
 
 
@@ -260,15 +198,8 @@ async def on_open(
     settings: Settings,
 ) -> None:
     """A button of a coalesced summary: post this case's full card into the chat."""
-    try:
-        case = await load_case(session, callback_data.case_id)
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    if not await cases.can_view(person, case, session=session):
-        await refuse(callback, NotAllowed.default_message)
-        return
-    text, markup = await card_message(case, session=session, lang=lang, tz=_tz(settings))
+    case = await viewable(session, callback_data.case_id, person)
+    text, markup = await card_message(case, session=session, lang=lang, tz=settings.tz)
     if isinstance(callback.message, Message):
         await callback.message.answer(text, reply_markup=markup)
     await callback.answer()
@@ -277,21 +208,20 @@ async def on_open(
 # ---------------------------------------------------------------- private panel
 
 
-async def _lead_case_or_refuse(
-    callback: CallbackQuery, session: AsyncSession, person: Person | None, case_id: int
-) -> tuple[Person, int] | None:
-    try:
-        case = await load_case(session, case_id)
-        staff = require_lead(person, case)
-        if case.status != CaseStatus.accepted:
-            raise InvalidTransition(
-                workflow._STATE_MESSAGES.get(case.status, InvalidTransition.default_message)
-            )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return None
-    assert case.id is not None
-    return staff, case.id
+async def _start_prompt(
+    callback: CallbackQuery,
+    state: FSMContext,
+    step: State,
+    data: dict[str, Any],
+    text: str,
+    lang: str,
+) -> None:
+    """Open a typed-text step of the desk: state, data and the prompt with 取消."""
+    await state.set_state(step)
+    await state.set_data(data)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text, reply_markup=_cancel_markup(data["case_id"], lang))
+    await callback.answer()
 
 
 async def on_resolve_start(
@@ -302,13 +232,15 @@ async def on_resolve_start(
     lang: str,
     state: FSMContext,
 ) -> None:
-    found = await _lead_case_or_refuse(callback, session, person, callback_data.case_id)
-    if found is None:
-        return
-    _, case_id = found
-    await state.set_state(StaffSG.resolve_text)
-    await state.set_data({"case_id": case_id})
-    await _prompt(callback, t("staff.resolve.ask_result", lang), case_id, lang)
+    case, _ = await checked(session, callback_data.case_id, person, Action.resolve)
+    await _start_prompt(
+        callback,
+        state,
+        StaffSG.resolve_text,
+        {"case_id": case.id},
+        t("staff.resolve.ask_result", lang),
+        lang,
+    )
 
 
 async def on_resolve_text(message: Message, state: FSMContext, lang: str) -> None:
@@ -324,8 +256,8 @@ async def on_resolve_text(message: Message, state: FSMContext, lang: str) -> Non
         t("staff.resolve.ask_evidence", lang),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(t("staff.btn.submit_resolve", lang), A.evidence_done, case_id)],
-                [button(t("staff.btn.cancel", lang), A.cancel, case_id)],
+                [button(t("staff.btn.submit_resolve", lang), Act.evidence_done, case_id)],
+                [button(t("staff.btn.cancel", lang), Act.cancel, case_id)],
             ]
         ),
     )
@@ -368,29 +300,22 @@ async def on_resolve_submit(
         await state.get_state() != StaffSG.resolve_evidence.state
         or data.get("case_id") != callback_data.case_id
     ):
-        await refuse(callback, t("staff.stale_button", lang))
+        await callback.answer(t("staff.stale_button", lang), show_alert=True)
         return
     evidence = [
         AttachmentIn(kind=item["kind"], file_id=item["file_id"], file_name=item.get("file_name"))
         for item in data.get("evidence") or []
     ]
-    try:
-        staff = require_staff(person)
-        case = await workflow.resolve(
-            session=session,
-            actor=staff,
-            case_id=callback_data.case_id,
-            result_text=str(data.get("result_text") or ""),
-            evidence=evidence,
-        )
-    except DomainError as exc:
-        await state.clear()
-        await refuse_error(callback, exc)
-        return
+    case = await workflow.resolve(
+        session=session,
+        actor=actor(person),
+        case_id=callback_data.case_id,
+        result_text=str(data.get("result_text") or ""),
+        evidence=evidence,
+    )
     await state.clear()
     await edit_note(callback, t("staff.resolve.done", lang, code=case.code, count=len(evidence)))
     await callback.answer()
-    await refresh_group_card(bot, case, session=session, lang="zh", tz=settings.tz)
 
 
 async def on_extend(
@@ -401,77 +326,29 @@ async def on_extend(
     lang: str,
     state: FSMContext,
 ) -> None:
-    found = await _lead_case_or_refuse(callback, session, person, callback_data.case_id)
-    if found is None:
-        return
-    _, case_id = found
-    if not callback_data.arg:
+    """Without a number of days: show the choices; with one: ask for the reason."""
+    case, _ = await checked(session, callback_data.case_id, person, Action.request_extension)
+    assert case.id is not None
+    days = callback_data.arg
+    if not days:
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(t("staff.btn.days", lang, days=days), A.extend, case_id, str(days))
-                    for days in EXTENSION_DAYS
+                    button(t("staff.btn.days", lang, days=d), Act.extend, case.id, d)
+                    for d in EXTENSION_DAYS
                 ],
-                [button(t("staff.btn.cancel", lang), A.cancel, case_id)],
+                [button(t("staff.btn.cancel", lang), Act.cancel, case.id)],
             ]
         )
         if isinstance(callback.message, Message):
             await callback.message.answer(t("staff.extend.pick_days", lang), reply_markup=markup)
         await callback.answer()
         return
-    try:
-        days = int(callback_data.arg)
-    except ValueError:
-        await refuse(callback, t("staff.bad_button", lang))
-        return
     if days not in EXTENSION_DAYS:
-        await refuse(callback, t("staff.bad_button", lang))
-        return
+        raise _bad_button()
     await state.set_state(StaffSG.extension_reason)
-    await state.set_data({"case_id": case_id, "days": days})
+    await state.set_data({"case_id": case.id, "days": days})
     await edit_note(callback, t("staff.extend.ask_reason", lang, days=days))
-    await callback.answer()
-
-
-async def on_extension_reason(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-
-    async def step() -> Case:
-        return await workflow.request_extension(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            days=int(data["days"]),
-            reason=message.text or "",
-        )
-
-    case = await _finish_text_step(message, state, lang, step)
-    if case is not None:
-        await message.answer(t("staff.extend.done", lang, code=case.code, days=data["days"]))
-
-
-async def on_joint_start(
-    callback: CallbackQuery,
-    callback_data: CaseAction,
-    session: AsyncSession,
-    person: Person | None,
-    lang: str,
-    state: FSMContext,
-) -> None:
-    found = await _lead_case_or_refuse(callback, session, person, callback_data.case_id)
-    if found is None:
-        return
-    staff, case_id = found
-    await state.set_state(None)
-    await state.set_data({"case_id": case_id, "joint": []})
-    units = await pickable_units(session, {staff.unit_id})
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            t("staff.joint.pick_units", lang),
-            reply_markup=_joint_markup(case_id, units, set(), lang),
-        )
     await callback.answer()
 
 
@@ -482,15 +359,36 @@ def _joint_markup(
         case_id,
         units,
         lang,
-        action=A.joint_toggle,
+        action=Act.joint_toggle,
         selected=selected,
         extra=[
             [
-                button(t("staff.btn.joint_send", lang), A.joint_send, case_id),
-                button(t("staff.btn.cancel", lang), A.cancel, case_id),
+                button(t("staff.btn.joint_send", lang), Act.joint_send, case_id),
+                button(t("staff.btn.cancel", lang), Act.cancel, case_id),
             ]
         ],
     )
+
+
+async def on_joint_start(
+    callback: CallbackQuery,
+    callback_data: CaseAction,
+    session: AsyncSession,
+    person: Person | None,
+    lang: str,
+    state: FSMContext,
+) -> None:
+    case, staff = await checked(session, callback_data.case_id, person, Action.request_joint)
+    assert case.id is not None
+    await state.set_state(None)
+    await state.set_data({"case_id": case.id, "joint": []})
+    units = await pickable_units(session, {staff.unit_id})
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            t("staff.joint.pick_units", lang),
+            reply_markup=_joint_markup(case.id, units, set(), lang),
+        )
+    await callback.answer()
 
 
 async def on_joint_toggle(
@@ -501,28 +399,18 @@ async def on_joint_toggle(
     lang: str,
     state: FSMContext,
 ) -> None:
-    found = await _lead_case_or_refuse(callback, session, person, callback_data.case_id)
-    if found is None:
-        return
-    staff, case_id = found
-    data = await state.get_data()
-    if data.get("case_id") != case_id:
-        data = {"case_id": case_id, "joint": []}
-    try:
-        unit_id = int(callback_data.arg)
-    except ValueError:
-        await refuse(callback, t("staff.bad_button", lang))
-        return
+    case, staff = await checked(session, callback_data.case_id, person, Action.request_joint)
+    assert case.id is not None
     units = await pickable_units(session, {staff.unit_id})
-    if unit_id not in {u.id for u in units}:
-        await refuse(callback, t("staff.bad_button", lang))
-        return
-    selected = set(data.get("joint") or [])
-    selected ^= {unit_id}
-    await state.set_data({"case_id": case_id, "joint": sorted(selected)})
+    if callback_data.arg not in {u.id for u in units}:
+        raise _bad_button()
+    data = await state.get_data()
+    selected = set(data.get("joint") or []) if data.get("case_id") == case.id else set()
+    selected ^= {callback_data.arg}
+    await state.set_data({"case_id": case.id, "joint": sorted(selected)})
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(
-            reply_markup=_joint_markup(case_id, units, selected, lang)
+            reply_markup=_joint_markup(case.id, units, selected, lang)
         )
     await callback.answer()
 
@@ -535,60 +423,19 @@ async def on_joint_send(
     lang: str,
     state: FSMContext,
 ) -> None:
-    found = await _lead_case_or_refuse(callback, session, person, callback_data.case_id)
-    if found is None:
-        return
-    _, case_id = found
+    case, _ = await checked(session, callback_data.case_id, person, Action.request_joint)
     data = await state.get_data()
-    selected = list(data.get("joint") or []) if data.get("case_id") == case_id else []
+    selected = list(data.get("joint") or []) if data.get("case_id") == case.id else []
     if not selected:
-        await refuse(callback, t("staff.joint.none_selected", lang))
+        await callback.answer(t("staff.joint.none_selected", lang), show_alert=True)
         return
     units = [await session.get(Unit, unit_id) for unit_id in selected]
     codes = [u.code for u in units if u is not None]
     names = "、".join(u.name for u in units if u is not None)
     await state.set_state(StaffSG.joint_reason)
-    await state.set_data({"case_id": case_id, "unit_codes": codes})
+    await state.set_data({"case_id": case.id, "unit_codes": codes})
     await edit_note(callback, t("staff.joint.ask_reason", lang, units=names))
     await callback.answer()
-
-
-async def on_joint_reason(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-
-    async def step() -> Case:
-        return await workflow.request_joint(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            unit_codes=list(data["unit_codes"]),
-            reason=message.text or "",
-        )
-
-    case = await _finish_text_step(message, state, lang, step)
-    if case is not None:
-        await message.answer(t("staff.joint.done", lang, code=case.code))
-
-
-async def _involved_or_refuse(
-    callback: CallbackQuery, session: AsyncSession, person: Person | None, case_id: int
-) -> int | None:
-    try:
-        case = await load_case(session, case_id)
-        staff = require_staff(person)
-        if (
-            staff.unit_id != case.lead_unit_id
-            and await cases.assisting_task(session=session, case=case, person=staff) is None
-        ):
-            raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
-        if case.status in (CaseStatus.closed, CaseStatus.grid_resolved):
-            raise InvalidTransition(workflow._STATE_MESSAGES[case.status])
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return None
-    return case.id
 
 
 async def on_note_start(
@@ -599,30 +446,10 @@ async def on_note_start(
     lang: str,
     state: FSMContext,
 ) -> None:
-    case_id = await _involved_or_refuse(callback, session, person, callback_data.case_id)
-    if case_id is None:
-        return
-    await state.set_state(StaffSG.note_text)
-    await state.set_data({"case_id": case_id})
-    await _prompt(callback, t("staff.note.ask", lang), case_id, lang)
-
-
-async def on_note_text(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
-) -> None:
-    data = await state.get_data()
-
-    async def step() -> Case:
-        return await workflow.add_note(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            text=message.text or "",
-        )
-
-    case = await _finish_text_step(message, state, lang, step)
-    if case is not None:
-        await message.answer(t("staff.note.done", lang, code=case.code))
+    case, _ = await checked(session, callback_data.case_id, person, Action.note)
+    await _start_prompt(
+        callback, state, StaffSG.note_text, {"case_id": case.id}, t("staff.note.ask", lang), lang
+    )
 
 
 async def on_material_start(
@@ -633,12 +460,15 @@ async def on_material_start(
     lang: str,
     state: FSMContext,
 ) -> None:
-    case_id = await _involved_or_refuse(callback, session, person, callback_data.case_id)
-    if case_id is None:
-        return
-    await state.set_state(StaffSG.material)
-    await state.set_data({"case_id": case_id})
-    await _prompt(callback, t("staff.material.ask", lang), case_id, lang)
+    case, _ = await checked(session, callback_data.case_id, person, Action.attachment)
+    await _start_prompt(
+        callback,
+        state,
+        StaffSG.material,
+        {"case_id": case.id},
+        t("staff.material.ask", lang),
+        lang,
+    )
 
 
 async def on_material_file(
@@ -652,20 +482,15 @@ async def on_material_file(
     else:
         await message.answer(t("staff.material.ask", lang))
         return
-    try:
-        case = await workflow.add_attachment(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            kind=kind,
-            file_id=file_id,
-            file_name=file_name,
-            purpose="material",
-        )
-    except DomainError as exc:
-        await state.clear()
-        await message.answer(t("staff.refused", lang, reason=exc.message))
-        return
+    case = await workflow.add_attachment(
+        session=session,
+        actor=actor(person),
+        case_id=int(data["case_id"]),
+        kind=kind,
+        file_id=file_id,
+        file_name=file_name,
+        purpose="material",
+    )
     await state.clear()
     await message.answer(t("staff.material.done", lang, code=case.code))
 
@@ -678,43 +503,73 @@ async def on_task_done_start(
     lang: str,
     state: FSMContext,
 ) -> None:
-    try:
-        case = await load_case(session, callback_data.case_id)
-        staff = require_staff(person)
-        task = await cases.assisting_task(session=session, case=case, person=staff)
-        if task is None:
-            raise NotAllowed("您的单位没有该事项的协办任务。", code="other_unit")
-        if task.status != TaskStatus.accepted:
-            raise InvalidTransition(
-                t("staff.task.not_accepted", lang)
-                if task.status == TaskStatus.pending
-                else t("staff.task.already_done", lang)
-            )
-    except DomainError as exc:
-        await refuse_error(callback, exc)
-        return
-    assert case.id is not None
-    await state.set_state(StaffSG.task_result)
-    await state.set_data({"case_id": case.id})
-    await _prompt(callback, t("staff.task.ask_result", lang), case.id, lang)
+    case, _ = await checked(session, callback_data.case_id, person, Action.complete_task)
+    await _start_prompt(
+        callback,
+        state,
+        StaffSG.task_result,
+        {"case_id": case.id},
+        t("staff.task.ask_result", lang),
+        lang,
+    )
 
 
-async def on_task_result(
+@dataclass(frozen=True)
+class TextStep:
+    """A desk prompt that a typed text completes: the workflow call and the confirmation."""
+
+    call: Callable[[AsyncSession, Person, int, str, dict[str, Any]], Awaitable[Case]]
+    done: str
+
+
+TEXT_STEPS: dict[str | None, TextStep] = {
+    StaffSG.return_text.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.return_case(
+            session=db, actor=who, case_id=case_id, reason_code=str(data["reason"]), text=text
+        ),
+        "staff.return.done",
+    ),
+    StaffSG.extension_reason.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.request_extension(
+            session=db, actor=who, case_id=case_id, days=int(data["days"]), reason=text
+        ),
+        "staff.extend.done",
+    ),
+    StaffSG.joint_reason.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.request_joint(
+            session=db,
+            actor=who,
+            case_id=case_id,
+            unit_codes=list(data["unit_codes"]),
+            reason=text,
+        ),
+        "staff.joint.done",
+    ),
+    StaffSG.note_text.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.add_note(
+            session=db, actor=who, case_id=case_id, text=text
+        ),
+        "staff.note.done",
+    ),
+    StaffSG.task_result.state: TextStep(
+        lambda db, who, case_id, text, data: workflow.complete_task(
+            session=db, actor=who, case_id=case_id, result_text=text
+        ),
+        "staff.task.done",
+    ),
+}
+
+
+async def on_typed_text(
     message: Message, state: FSMContext, session: AsyncSession, person: Person | None, lang: str
 ) -> None:
+    """The text typed at a desk prompt: one workflow call, then the confirmation. A refusal goes
+    to the error handler, which keeps the prompt open only when the text itself was invalid."""
+    step = TEXT_STEPS[await state.get_state()]
     data = await state.get_data()
-
-    async def step() -> Case:
-        return await workflow.complete_task(
-            session=session,
-            actor=require_staff(person),
-            case_id=int(data["case_id"]),
-            result_text=message.text or "",
-        )
-
-    case = await _finish_text_step(message, state, lang, step)
-    if case is not None:
-        await message.answer(t("staff.task.done", lang, code=case.code))
+    case = await step.call(session, actor(person), int(data["case_id"]), message.text or "", data)
+    await state.clear()
+    await message.answer(t(step.done, lang, code=case.code, days=data.get("days", "")))
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
@@ -723,10 +578,74 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> No
     await callback.answer()
 
 
-async def _prompt(callback: CallbackQuery, text: str, case_id: int, lang: str) -> None:
-    if isinstance(callback.message, Message):
-        await callback.message.answer(text, reply_markup=_cancel_markup(case_id, lang))
-    await callback.answer()
+# ---------------------------------------------------------------- staff menu
+
+
+async def on_menu_queue(
+    query: CallbackQuery, session: AsyncSession, person: Person | None, lang: str
+) -> None:
+    """本单位待签收 (the center: cases waiting to be routed or a return to be reviewed)."""
+    staff = actor(person)
+    if workflow.is_center(staff):
+        found = await cases.list_cases(session=session, statuses=CENTER_QUEUE, limit=LIST_LIMIT)
+    elif staff.unit_id is not None:
+        found = await cases.list_unit_queue(
+            session=session,
+            unit_id=staff.unit_id,
+            statuses=sorted(AWAITING_CLAIM_STATUSES),
+            limit=LIST_LIMIT,
+        )
+    else:
+        found = []
+    await _case_list(query, found, "staff.menu.queue_title", "staff.menu.queue_empty", lang)
+
+
+async def on_menu_in_hand(
+    query: CallbackQuery, session: AsyncSession, person: Person | None, lang: str
+) -> None:
+    """我的在办: the cases this person claimed and still handles."""
+    found = await cases.list_in_hand(session=session, person=actor(person), limit=LIST_LIMIT)
+    await _case_list(query, found, "staff.menu.in_hand_title", "staff.menu.in_hand_empty", lang)
+
+
+async def _case_list(
+    query: CallbackQuery, found: list[Case], title: str, empty: str, lang: str
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not found:
+        await query.message.answer(t(empty, lang), reply_markup=staff_menu(lang))
+        return
+    lines = [t(title, lang, count=len(found))] + [brief(case, lang) for case in found]
+    rows = [
+        [button(t("staff.btn.open", lang, code=case.code), Act.open, case.id)]
+        for case in found
+        if case.id is not None
+    ]
+    await query.message.answer(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def on_menu_bind(query: CallbackQuery, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(t("staff.menu.bind_steps", lang), reply_markup=staff_menu(lang))
+
+
+async def on_menu_web(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person | None,
+    settings: Settings,
+    lang: str,
+) -> None:
+    from bot.handlers.web import on_web
+
+    await query.answer()
+    if isinstance(query.message, Message):
+        await on_web(query.message, session, person, settings, lang)
 
 
 async def on_unexpected(message: Message, lang: str) -> None:
@@ -735,48 +654,44 @@ async def on_unexpected(message: Message, lang: str) -> None:
 
 def create_router() -> Router:
     router = Router(name="staff")
+    # The one answer to every refusal a handler lets through (any router: errors propagate
+    # from the dispatcher through every router, and this one comes before the fallback).
+    router.errors.register(on_refusal, ExceptionTypeFilter(DomainError))
     cb = router.callback_query
-    cb.register(on_claim, CaseAction.filter(F.action == A.claim))
-    cb.register(on_return_start, CaseAction.filter(F.action == A.ret))
-    cb.register(on_return_reason, CaseAction.filter(F.action == A.ret_reason))
-    cb.register(on_detail, CaseAction.filter(F.action == A.detail))
-    cb.register(on_open, CaseAction.filter(F.action == A.open))
-    cb.register(on_resolve_start, CaseAction.filter(F.action == A.resolve))
-    cb.register(on_resolve_submit, CaseAction.filter(F.action == A.evidence_done))
-    cb.register(on_extend, CaseAction.filter(F.action == A.extend))
-    cb.register(on_joint_start, CaseAction.filter(F.action == A.joint))
-    cb.register(on_joint_toggle, CaseAction.filter(F.action == A.joint_toggle))
-    cb.register(on_joint_send, CaseAction.filter(F.action == A.joint_send))
-    cb.register(on_note_start, CaseAction.filter(F.action == A.note))
-    cb.register(on_material_start, CaseAction.filter(F.action == A.material))
-    cb.register(on_task_done_start, CaseAction.filter(F.action == A.task_done))
-    cb.register(on_cancel, CaseAction.filter(F.action == A.cancel))
+    cb.register(on_claim, CaseAction.filter(F.action == Act.claim))
+    cb.register(on_return_start, CaseAction.filter(F.action == Act.ret))
+    cb.register(on_return_reason, CaseAction.filter(F.action == Act.ret_reason))
+    cb.register(on_detail, CaseAction.filter(F.action == Act.detail))
+    cb.register(on_open, CaseAction.filter(F.action == Act.open))
+    cb.register(on_resolve_start, CaseAction.filter(F.action == Act.resolve))
+    cb.register(on_resolve_submit, CaseAction.filter(F.action == Act.evidence_done))
+    cb.register(on_extend, CaseAction.filter(F.action == Act.extend))
+    cb.register(on_joint_start, CaseAction.filter(F.action == Act.joint))
+    cb.register(on_joint_toggle, CaseAction.filter(F.action == Act.joint_toggle))
+    cb.register(on_joint_send, CaseAction.filter(F.action == Act.joint_send))
+    cb.register(on_note_start, CaseAction.filter(F.action == Act.note))
+    cb.register(on_material_start, CaseAction.filter(F.action == Act.material))
+    cb.register(on_task_done_start, CaseAction.filter(F.action == Act.task_done))
+    cb.register(on_cancel, CaseAction.filter(F.action == Act.cancel))
+    cb.register(on_menu_queue, StaffMenu.filter(F.action == DeskMenu.queue))
+    cb.register(on_menu_in_hand, StaffMenu.filter(F.action == DeskMenu.in_hand))
+    cb.register(on_menu_bind, StaffMenu.filter(F.action == DeskMenu.bind))
+    cb.register(on_menu_web, StaffMenu.filter(F.action == DeskMenu.web))
 
     private = F.chat.type == ChatType.PRIVATE
     msg = router.message
-    msg.register(on_return_text, StateFilter(StaffSG.return_text), private, F.text)
     msg.register(on_resolve_text, StateFilter(StaffSG.resolve_text), private, F.text)
     msg.register(
         on_resolve_photo, StateFilter(StaffSG.resolve_evidence), private, F.photo | F.document
     )
-    msg.register(on_extension_reason, StateFilter(StaffSG.extension_reason), private, F.text)
-    msg.register(on_joint_reason, StateFilter(StaffSG.joint_reason), private, F.text)
-    msg.register(on_note_text, StateFilter(StaffSG.note_text), private, F.text)
     msg.register(on_material_file, StateFilter(StaffSG.material), private, F.photo | F.document)
-    msg.register(on_task_result, StateFilter(StaffSG.task_result), private, F.text)
-    msg.register(
-        on_unexpected,
-        StateFilter(
-            StaffSG.return_text,
-            StaffSG.resolve_text,
-            StaffSG.extension_reason,
-            StaffSG.joint_reason,
-            StaffSG.note_text,
-            StaffSG.task_result,
-            StaffSG.resolve_evidence,
-            StaffSG.material,
-        ),
-        private,
-        ~F.text.startswith("/"),
+    typed = (
+        StaffSG.return_text,
+        StaffSG.extension_reason,
+        StaffSG.joint_reason,
+        StaffSG.note_text,
+        StaffSG.task_result,
     )
+    msg.register(on_typed_text, StateFilter(*typed), private, F.text)
+    msg.register(on_unexpected, StateFilter(StaffSG), private, ~F.text.startswith("/"))
     return router

@@ -82,8 +82,13 @@ async def send_menu(
     message: Message, *, person: Person | None, lang: str, session: AsyncSession, greet: bool
 ) -> None:
     """The greeting (or just the menu title) with the main menu buttons."""
+    markup = main_menu(lang, person)
+    if person is not None and person.role in STAFF_ROLES:  # staff-menu hook (staff-policy)
+        from bot.handlers.desk import staff_menu
+
+        markup = staff_menu(lang)
     if not greet:
-        await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
+        await message.answer(t("common.menu_title", lang), reply_markup=markup)
         return
     name = _name_suffix(message, lang)
     if person is not None and person.role in STAFF_ROLES:
@@ -96,7 +101,7 @@ async def send_menu(
         )
     else:
         text = t("common.greeting", lang, name=name)
-    await message.answer(text, reply_markup=main_menu(lang, person))
+    await message.answer(text, reply_markup=markup)
 
 
 # -- handlers ---------------------------------------------------------------------------------

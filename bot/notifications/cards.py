@@ -9,7 +9,7 @@ caller says this viewer may see them (``reveal``), and every user text is escape
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,59 +17,25 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
-from backend.models import Attachment, Case, CaseStatus, Person, Unit
-from backend.services import runtime
+from backend.models import Attachment, Case, CaseTask, Person, Rating, Role, Unit
+from backend.models.base import aware
+from backend.services import runtime, workflow
 from backend.services.privacy import mask_phone, mask_text
-from bot.callbacks import CaseAction
+from backend.services.reasons import plain_reasons
+from backend.services.workflow import Action
+from bot.callbacks import Act, CaseAction
 from bot.texts import Raw, t
 
 DEFAULT_TZ = "Asia/Shanghai"
 CARD_TEXT_LIMIT = 300
 RISK_ICONS = {"red": "🔴", "orange": "🟠", "yellow": "🟡", "blue": "🔵"}
-RETURN_REASONS = ("属地不符", "权属不清", "职能交叉", "其他")
 EXTENSION_DAYS = (3, 5, 10, 15)
-AWAITING_CLAIM = (CaseStatus.dispatched, CaseStatus.reopened)
 
 
-class A:
-    """Callback action names (short: callback data is at most 64 bytes)."""
-
-    claim = "claim"
-    ret = "ret"  # 退单: show the reasons
-    ret_reason = "retr"  # arg = index in RETURN_REASONS
-    detail = "det"
-    open = "open"  # open a card from a coalesced summary
-    resolve = "res"
-    evidence_done = "evd"
-    extend = "ext"  # arg = days, or "" to show the choices
-    joint = "jnt"  # show the unit picker
-    joint_toggle = "jtg"  # arg = unit id
-    joint_send = "jok"
-    note = "note"
-    material = "mat"
-    task_done = "tdn"
-    pick_unit = "pick"  # center: show the unit picker to dispatch
-    dispatch_to = "dto"  # arg = unit id
-    approve_return = "rok"  # show the unit picker (or back to triage)
-    return_to = "rto"  # arg = unit id, "" = back to triage
-    overrule = "rno"
-    extension_yes = "xok"
-    extension_no = "xno"
-    joint_approve = "jap"  # arg = outbox message id of the request
-    supervise = "sup"
-    cancel = "cxl"
-
-
-def button(text: str, action: str, case_id: int, arg: str = "") -> InlineKeyboardButton:
+def button(text: str, action: Act, case_id: int, arg: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=text, callback_data=CaseAction(action=action, case_id=case_id, arg=arg).pack()
     )
-
-
-def aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def fmt_time(value: datetime | None, lang: str, tz: str = DEFAULT_TZ) -> str:
@@ -129,13 +95,9 @@ def place_label(case: Case, lang: str) -> str:
     return " · ".join(parts) or t("notice.card.place_unknown", lang)
 
 
-def reasons_label(case: Case) -> str:
-    reasons = case.classification.get("reasons") if case.classification else None
-    if not reasons:
-        return ""
-    if isinstance(reasons, str):
-        return reasons
-    return "；".join(str(r) for r in list(reasons)[:4])
+def reasons_label(case: Case, lang: str) -> str:
+    """Why the report came here, in plain words (from the stored classification)."""
+    return "；".join(plain_reasons(case.classification, county(), lang))
 
 
 async def attachment_count(session: AsyncSession, case_id: int) -> int:
@@ -156,15 +118,22 @@ async def case_card_text(
     *,
     session: AsyncSession,
     lang: str,
-    header: str,
+    header: str | None = None,
     tz: str = DEFAULT_TZ,
     full: bool = False,
     reveal: bool = False,
+    reason: str = "new",
+    unit_id: int | None = None,
 ) -> CardText:
-    """Card body: code, category, place, risk, deadline, text, contact, attachments, reasons.
+    """Card: the case's current state as its headline (unless ``header`` is given), then code,
+    category, place, risk, deadline, text, contact, attachments, reasons.
 
     ``reveal`` (from ``privacy.may_see_contact``) shows numbers unmasked; group cards never do.
     """
+    if header is None:
+        header = await headline(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
+        )
     assert case.id is not None
     raw = case.text if reveal else mask_text(case.text)
     body, truncated = (raw.strip(), False) if full else shorten(raw)
@@ -173,97 +142,167 @@ async def case_card_text(
         t("notice.card.category", lang, category=county().category_name(case.category, lang)),
         t("notice.card.place", lang, place=place_label(case, lang)),
         t("notice.card.risk", lang, risk=risk_label(case, lang)),
-        t("notice.card.accept_by", lang, deadline=fmt_time(case.accept_deadline, lang, tz)),
         t("notice.card.text", lang, text=body),
         t("notice.card.contact_line", lang, contact=contact_line(case, lang, reveal=reveal)),
     ]
+    if workflow.awaits_claim(case):
+        deadline = fmt_time(case.accept_deadline, lang, tz)
+        lines.insert(4, t("notice.card.accept_by", lang, deadline=deadline))
     attachments = await attachment_count(session, case.id)
     if attachments:
         lines.append(t("notice.card.attachments", lang, count=attachments))
-    reasons = reasons_label(case)
+    reasons = reasons_label(case, lang)
     if reasons:
         lines.append(t("notice.card.reasons", lang, reasons=reasons))
-    status = await status_line(case, session=session, lang=lang, tz=tz)
-    if status:
-        lines.append("")
-        lines.append(status)
     return CardText("\n".join(lines), truncated)
 
 
-async def status_line(case: Case, *, session: AsyncSession, lang: str, tz: str) -> str:
-    """What happened to the card since it was sent (empty while it still waits for 签收)."""
-    status = case.status
-    if status in AWAITING_CLAIM:
-        return ""
-    if status == CaseStatus.accepted:
+WAITING_HEADLINES = {"new", "transfer", "reopen", "overrule"}
+
+
+async def headline(
+    case: Case,
+    *,
+    session: AsyncSession,
+    lang: str,
+    tz: str,
+    reason: str = "new",
+    unit_id: int | None = None,
+) -> str:
+    """The case's state now, for the top of every card.
+
+    待签收, 办理中 by whom and until when, 已退单待审核, 延期审核中, 已办结待评价, 满意/不满意,
+    已关闭. ``reason``: why a card waiting for 签收 was sent (new, transfer, reopen, overrule);
+    ``unit_id``: the group's unit, told where the case went when it is no longer the lead unit.
+    """
+    if unit_id is not None and unit_id != case.lead_unit_id and workflow.is_open(case):
+        lead = await session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
+        return t("notice.head.moved", lang, unit=unit_label(lead, lang))
+    if workflow.awaits_claim(case):
+        key = reason if reason in WAITING_HEADLINES else "new"
+        if case.reopen_count and key == "new":
+            key = "reopen"
+        return t(f"notice.head.waiting_{key}", lang)
+    if workflow.is_in_hand(case):
         claimer = await session.get(Person, case.accepted_by_id) if case.accepted_by_id else None
+        pending = case.extension_requested_until is not None
         return t(
-            "notice.card.status_accepted",
+            "notice.head.extension_pending" if pending else "notice.head.in_hand",
             lang,
             name=person_label(claimer, lang),
             deadline=fmt_time(case.handle_deadline, lang, tz),
         )
-    return t(f"notice.card.status_{status}", lang)
-
-
-def card_keyboard(case: Case, lang: str, *, truncated: bool) -> InlineKeyboardMarkup | None:
-    """签收 / 退单 / 详情 while the case waits for 签收; afterwards only 详情."""
-    assert case.id is not None
-    rows: list[list[InlineKeyboardButton]] = []
-    if case.status in AWAITING_CLAIM:
-        rows.append(
-            [
-                button(t("staff.btn.claim", lang), A.claim, case.id),
-                button(t("staff.btn.return", lang), A.ret, case.id),
-            ]
+    rating = (
+        await session.exec(
+            select(Rating).where(Rating.case_id == case.id).order_by(col(Rating.id).desc())
         )
-    rows.append([button(t("staff.btn.detail", lang), A.detail, case.id)])
+    ).first()
+    if rating is not None and not workflow.is_open(case) and case.closed_at is not None:
+        return t(f"notice.head.rated_{rating.score}", lang)
+    return t(f"notice.head.{case.status}", lang)
+
+
+def _member(unit_id: int | None) -> Person:
+    """Any staff member of a unit: what a unit group's card offers them."""
+    return Person(role=Role.staff, unit_id=unit_id)
+
+
+def card_keyboard(case: Case, lang: str, unit_id: int | None = None) -> InlineKeyboardMarkup:
+    """A unit group's card (default: the lead unit's): 签收 and 退单 while the policy offers that
+    unit 签收 (a unit the case was transferred away from gets none), always 详情."""
+    assert case.id is not None
+    actions = workflow.allowed_actions(case, _member(unit_id or case.lead_unit_id))
+    rows: list[list[InlineKeyboardButton]] = []
+    if Action.accept in actions:
+        row = [button(t("staff.btn.claim", lang), Act.claim, case.id)]
+        if Action.return_ in actions:
+            row.append(button(t("staff.btn.return", lang), Act.ret, case.id))
+        rows.append(row)
+    rows.append([button(t("staff.btn.detail", lang), Act.detail, case.id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def task_keyboard(case_id: int, lang: str) -> InlineKeyboardMarkup:
+async def task_keyboard(
+    case: Case, unit_id: int | None, lang: str, *, session: AsyncSession
+) -> InlineKeyboardMarkup:
+    """An assisting unit's group card: 签收协办 while its task waits, always 详情."""
+    assert case.id is not None
+    member = _member(unit_id)
+    task = (
+        await session.exec(
+            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.unit_id == unit_id)
+        )
+    ).first()
+    row = []
+    if Action.accept_task in workflow.allowed_actions(case, member, task=task):
+        row.append(button(t("staff.btn.claim_task", lang), Act.claim, case.id))
+    row.append(button(t("staff.btn.detail", lang), Act.detail, case.id))
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+# Private panel buttons in order: (policy action, button action, text key).
+PANEL = (
+    (Action.resolve, Act.resolve, "staff.btn.resolve"),
+    (Action.complete_task, Act.task_done, "staff.btn.task_done"),
+    (Action.request_extension, Act.extend, "staff.btn.extend"),
+    (Action.request_joint, Act.joint, "staff.btn.joint"),
+    (Action.return_, Act.ret, "staff.btn.return"),
+    (Action.note, Act.note, "staff.btn.note"),
+    (Action.attachment, Act.material, "staff.btn.material"),
+)
+
+
+async def panel_keyboard(
+    case: Case, person: Person, lang: str, *, session: AsyncSession
+) -> InlineKeyboardMarkup:
+    """The claimer's (or an assisting unit's) private panel: what the policy allows them now."""
+    assert case.id is not None
+    actions = await workflow.actions_for(session, case, person)
+    buttons = [
+        button(t(key, lang), act, case.id) for action, act, key in PANEL if action in actions
+    ]
+    buttons.append(button(t("staff.btn.detail", lang), Act.detail, case.id))
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(t("staff.btn.claim_task", lang), A.claim, case_id),
-                button(t("staff.btn.detail", lang), A.detail, case_id),
-            ]
-        ]
+        inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     )
 
 
-def claimer_keyboard(case_id: int, lang: str) -> InlineKeyboardMarkup:
-    """The claimer's private panel after 签收."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(t("staff.btn.resolve", lang), A.resolve, case_id),
-                button(t("staff.btn.extend", lang), A.extend, case_id),
-            ],
-            [
-                button(t("staff.btn.joint", lang), A.joint, case_id),
-                button(t("staff.btn.note", lang), A.note, case_id),
-            ],
-            [
-                button(t("staff.btn.material", lang), A.material, case_id),
-                button(t("staff.btn.detail", lang), A.detail, case_id),
-            ],
-        ]
-    )
+# Center desk buttons in order: (policy action, button action, text key).
+CENTER_BUTTONS = {
+    Action.dispatch: (Act.pick_unit, "staff.btn.pick_unit"),
+    Action.approve_return: (Act.approve_return, "staff.btn.approve_return"),
+    Action.overrule_return: (Act.overrule, "staff.btn.overrule"),
+    Action.transfer: (Act.transfer, "staff.btn.transfer"),
+    Action.supervise: (Act.supervise, "staff.btn.supervise"),
+}
 
 
-def assisting_keyboard(case_id: int, lang: str) -> InlineKeyboardMarkup:
-    """An assisting unit's private panel after it accepted its part."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(t("staff.btn.task_done", lang), A.task_done, case_id)],
-            [
-                button(t("staff.btn.note", lang), A.note, case_id),
-                button(t("staff.btn.material", lang), A.material, case_id),
-            ],
-            [button(t("staff.btn.detail", lang), A.detail, case_id)],
-        ]
-    )
+def center_keyboard(
+    case: Case, lang: str, *, offer: tuple[Action, ...], arg: int = 0
+) -> InlineKeyboardMarkup:
+    """A center item's buttons: those of ``offer`` a dispatcher may take now, then 详情.
+
+    decide_extension and approve_joint become two and one buttons (``arg``: the request row).
+    """
+    assert case.id is not None
+    actions = workflow.allowed_actions(case, Person(role=Role.dispatcher))
+    if Action.dispatch in actions and Action.dispatch in offer:
+        actions -= {Action.transfer}  # in triage 分派 is the reassignment
+    row: list[InlineKeyboardButton] = []
+    for action in offer:
+        if action not in actions:
+            continue
+        if action == Action.decide_extension:
+            row.append(button(t("staff.btn.extension_yes", lang), Act.extension_yes, case.id))
+            row.append(button(t("staff.btn.extension_no", lang), Act.extension_no, case.id))
+        elif action == Action.approve_joint:
+            row.append(button(t("staff.btn.joint_approve", lang), Act.joint_approve, case.id, arg))
+        else:
+            act, key = CENTER_BUTTONS[action]
+            row.append(button(t(key, lang), act, case.id))
+    rows = [row[i : i + 2] for i in range(0, len(row), 2)]
+    rows.append([button(t("staff.btn.detail", lang), Act.detail, case.id)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def unit_picker(
@@ -271,7 +310,7 @@ def unit_picker(
     units: list[Unit],
     lang: str,
     *,
-    action: str,
+    action: Act,
     selected: set[int] | None = None,
     extra: list[list[InlineKeyboardButton]] | None = None,
     columns: int = 2,
@@ -284,7 +323,7 @@ def unit_picker(
         label = unit_label(unit, lang)
         if selected is not None and unit.id in selected:
             label = "✅ " + label
-        row.append(button(label, action, case_id, str(unit.id)))
+        row.append(button(label, action, case_id, unit.id))
         if len(row) == columns:
             rows.append(row)
             row = []

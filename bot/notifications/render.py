@@ -15,17 +15,18 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Case, OutboxMessage, Person, RatingScore, Unit
+from backend.models.base import aware
 from backend.services.outbox import NoticeKind
 from backend.services.privacy import is_party, mask_text
-from bot.callbacks import CaseAction, RateCase
+from backend.services.workflow import Action
+from bot.callbacks import Act, CaseAction, RateCase
 from bot.notifications.cards import (
     DEFAULT_TZ,
     RISK_ICONS,
-    A,
-    aware,
     button,
     card_keyboard,
     case_card_text,
+    center_keyboard,
     county,
     fmt_time,
     place_label,
@@ -117,7 +118,7 @@ def _keyboard(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 def _detail_row(case_id: int, lang: str) -> list[InlineKeyboardButton]:
-    return [button(t("staff.btn.detail", lang), A.detail, case_id)]
+    return [button(t("staff.btn.detail", lang), Act.detail, case_id)]
 
 
 async def render_notice(
@@ -143,39 +144,30 @@ async def render_notice(
 
     if kind == NoticeKind.case_card:
         reason = str(payload.get("reason") or "new")
-        header = (
-            t(f"notice.card_{reason}", lang)
-            if reason in CARD_REASONS
-            else t("notice.card_new", lang)
+        unit_id = message.recipient_unit_id
+        card = await case_card_text(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
         )
-        card = await case_card_text(case, session=session, lang=lang, header=header, tz=tz)
-        return Rendered(card.text, card_keyboard(case, lang, truncated=card.truncated))
+        text = card.text
+        if reason == "task_done":
+            text = f"{t('notice.card_task_done', lang)}\n{text}"
+        return Rendered(text, card_keyboard(case, lang, message.recipient_unit_id))
 
     if kind == NoticeKind.joint_task:
-        lead = _unit_name_by_code(payload.get("lead_unit_code"), lang)
-        header = t("notice.joint_task", lang, lead=lead)
-        card = await case_card_text(case, session=session, lang=lang, header=Raw(header), tz=tz)
-        return Rendered(card.text, task_keyboard(cid, lang))
+        return await _task_card(case, message, session=session, lang=lang, tz=tz)
 
     if kind == NoticeKind.triage:
         card = await case_card_text(
             case, session=session, lang=lang, header=t("notice.triage", lang), tz=tz
         )
-        return Rendered(
-            card.text,
-            _keyboard(
-                [button(t("staff.btn.pick_unit", lang), A.pick_unit, cid)], _detail_row(cid, lang)
-            ),
-        )
+        return Rendered(card.text, center_keyboard(case, lang, offer=(Action.dispatch,)))
 
     if kind == NoticeKind.red_alert:
         card = await case_card_text(
             case, session=session, lang=lang, header=t("notice.red_alert", lang), tz=tz
         )
-        first = [button(t("staff.btn.supervise", lang), A.supervise, cid)]
-        if str(case.status) == "triage":
-            first.insert(0, button(t("staff.btn.pick_unit", lang), A.pick_unit, cid))
-        return Rendered(card.text, _keyboard(first, _detail_row(cid, lang)))
+        offer: tuple[Action, ...] = (Action.dispatch, Action.supervise, Action.transfer)
+        return Rendered(card.text, center_keyboard(case, lang, offer=offer))
 
     if kind == NoticeKind.return_request:
         text = t(
@@ -186,16 +178,8 @@ async def render_notice(
             reason=str(payload.get("reason_code") or ""),
             text=shorten(mask_text(str(payload.get("text") or "")), 500)[0],
         )
-        return Rendered(
-            text,
-            _keyboard(
-                [
-                    button(t("staff.btn.approve_return", lang), A.approve_return, cid),
-                    button(t("staff.btn.overrule", lang), A.overrule, cid),
-                ],
-                _detail_row(cid, lang),
-            ),
-        )
+        offer = (Action.approve_return, Action.overrule_return)
+        return Rendered(text, center_keyboard(case, lang, offer=offer))
 
     if kind == NoticeKind.extension_request:
         text = t(
@@ -207,16 +191,7 @@ async def render_notice(
             reason=shorten(mask_text(str(payload.get("reason") or "")), 500)[0],
             deadline=fmt_time(case.handle_deadline, lang, tz),
         )
-        return Rendered(
-            text,
-            _keyboard(
-                [
-                    button(t("staff.btn.extension_yes", lang), A.extension_yes, cid),
-                    button(t("staff.btn.extension_no", lang), A.extension_no, cid),
-                ],
-                _detail_row(cid, lang),
-            ),
-        )
+        return Rendered(text, center_keyboard(case, lang, offer=(Action.decide_extension,)))
 
     if kind == NoticeKind.joint_request:
         codes = [str(c) for c in payload.get("unit_codes") or []]
@@ -228,17 +203,8 @@ async def render_notice(
             units="、".join(_unit_name_by_code(c, lang) for c in codes),
             reason=shorten(mask_text(str(payload.get("reason") or "")), 500)[0],
         )
-        return Rendered(
-            text,
-            _keyboard(
-                [
-                    button(
-                        t("staff.btn.joint_approve", lang), A.joint_approve, cid, str(message.id)
-                    )
-                ],
-                _detail_row(cid, lang),
-            ),
-        )
+        offer = (Action.approve_joint,)
+        return Rendered(text, center_keyboard(case, lang, offer=offer, arg=message.id or 0))
 
     if kind == NoticeKind.unsatisfied:
         text = t(
@@ -251,12 +217,8 @@ async def render_notice(
             )[0],
             count=case.reopen_count,
         )
-        return Rendered(
-            text,
-            _keyboard(
-                [button(t("staff.btn.supervise", lang), A.supervise, cid)], _detail_row(cid, lang)
-            ),
-        )
+        offer = (Action.supervise, Action.transfer)
+        return Rendered(text, center_keyboard(case, lang, offer=offer))
 
     if kind == NoticeKind.deadline_warning:
         level = str(payload.get("level") or "yellow")
@@ -273,10 +235,10 @@ async def render_notice(
                 case.accept_deadline if clock == "accept" else case.handle_deadline, lang, tz
             ),
         )
-        rows = [_detail_row(cid, lang)]
         if await _is_center_recipient(session, message):
-            rows.insert(0, [button(t("staff.btn.supervise", lang), A.supervise, cid)])
-        return Rendered(text, _keyboard(*rows))
+            offer = (Action.supervise, Action.transfer)
+            return Rendered(text, center_keyboard(case, lang, offer=offer))
+        return Rendered(text, _keyboard(_detail_row(cid, lang)))
 
     if kind == NoticeKind.supervision:
         text = t(
@@ -317,7 +279,7 @@ async def render_notice(
                     [
                         InlineKeyboardButton(
                             text=t(f"notice.rate_{score.value}", lang),
-                            callback_data=RateCase(case_id=cid, score=score.value).pack(),
+                            callback_data=RateCase(case_id=cid, score=score).pack(),
                         )
                         for score in RatingScore
                     ]
@@ -331,7 +293,6 @@ async def render_notice(
     raise LookupError(f"unknown notice kind {kind!r}")
 
 
-CARD_REASONS = {"new", "transfer", "reopen", "overrule", "task_done"}
 STAFF_EVENTS = {
     "extension_approved",
     "extension_denied",
@@ -418,19 +379,29 @@ async def render_card_update(
     chat_id, _ = await resolve_chat(card_row, session=session)
     if card_row.chat_id is not None:
         chat_id = card_row.chat_id
-    reason = str((card_row.payload or {}).get("reason") or "new")
-    header_key = f"notice.card_{reason}" if reason in CARD_REASONS else "notice.card_new"
     if card_row.kind == NoticeKind.joint_task:
-        header_key = "notice.card_new"
-    card = await case_card_text(
-        case, session=session, lang=lang, header=t(header_key, lang), tz=tz
-    )
-    return Rendered(
-        card.text,
-        card_keyboard(case, lang, truncated=card.truncated),
-        edit_message_id=card_row.telegram_message_id,
-        chat_id=chat_id,
-    )
+        rendered = await _task_card(case, card_row, session=session, lang=lang, tz=tz)
+    else:
+        reason = str(payload.get("reason") or (card_row.payload or {}).get("reason") or "new")
+        unit_id = card_row.recipient_unit_id
+        card = await case_card_text(
+            case, session=session, lang=lang, tz=tz, reason=reason, unit_id=unit_id
+        )
+        keyboard = card_keyboard(case, lang, card_row.recipient_unit_id)
+        rendered = Rendered(card.text, keyboard)
+    rendered.edit_message_id = card_row.telegram_message_id
+    rendered.chat_id = chat_id
+    return rendered
+
+
+async def _task_card(
+    case: Case, row: OutboxMessage, *, session: AsyncSession, lang: str, tz: str
+) -> Rendered:
+    """An assisting unit's card: 协办 of the lead unit, then the case's state as its headline."""
+    lead = _unit_name_by_code((row.payload or {}).get("lead_unit_code"), lang)
+    state = await case_card_text(case, session=session, lang=lang, tz=tz)
+    text = f"{t('notice.joint_task', lang, lead=lead)}\n{state.text}"
+    return Rendered(text, await task_keyboard(case, row.recipient_unit_id, lang, session=session))
 
 
 def render_digest(payload: dict[str, Any], lang: str) -> str:
@@ -469,7 +440,7 @@ async def render_summary(
         row.append(
             InlineKeyboardButton(
                 text=t("staff.btn.open", lang, code=case.code),
-                callback_data=CaseAction(action=A.open, case_id=case.id).pack(),
+                callback_data=CaseAction(action=Act.open, case_id=case.id).pack(),
             )
         )
         if len(row) == 2:

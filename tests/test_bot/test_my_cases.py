@@ -137,7 +137,7 @@ async def test_rating_twice_or_someone_elses_case_is_refused(
     assert await _status(bot_session_factory, case) == CaseStatus.resolved
     await owner.click(RateCase(case_id=case.id, score="basically_satisfied").pack())
     await owner.click(RateCase(case_id=case.id, score="satisfied").pack())
-    await owner.click(RateCase(case_id=case.id, score="excellent").pack())
+    await owner.click(f"rt:{case.id}:excellent")  # forged: no such score
     assert await _status(bot_session_factory, case) == CaseStatus.closed
     assert len([a for a in bot.alerts() if "不能评价" in a or "失效" in a]) == 3
     async with bot_session_factory() as session:

@@ -22,7 +22,7 @@ from backend.county import load_county
 from backend.db import create_session_factory
 from backend.models import Case, OutboxMessage, OutboxState, Person, Role, Unit
 from backend.services import directory, intake
-from bot.callbacks import CaseAction
+from bot.callbacks import Act, CaseAction
 from bot.factory import create_dispatcher
 from bot.notifications.limits import Limits
 from bot.notifications.worker import Notifier, NotifierConfig
@@ -117,9 +117,9 @@ class Desk:
     async def press(
         self,
         name: str,
-        action: str,
+        action: Act,
         case_id: int,
-        arg: str = "",
+        arg: int | str = 0,
         *,
         chat: str | int | None = None,
         message_id: int | None = None,
@@ -127,7 +127,7 @@ class Desk:
         """``name`` presses a CaseAction button on a message in ``chat`` (a unit code or a chat id;
         default: their private chat)."""
         chat_id = GROUPS[chat] if isinstance(chat, str) else chat
-        data = CaseAction(action=action, case_id=case_id, arg=arg).pack()
+        data = CaseAction(action=action, case_id=case_id, arg=int(arg or 0)).pack()
         await self.dp.feed_update(
             self.bot,
             make_callback_update(self.tg(name), data, chat_id=chat_id, message_id=message_id or 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import func, select
 
 from backend.models import CaseEvent, CaseStatus
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from tests.test_staff.conftest import GROUPS, Desk
 from tests.tg import make_callback_update
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from backend.models import CaseStatus, CaseTask, OutboxState, RatingScore, TaskStatus
+from backend.models import CaseStatus, CaseTask, OutboxState, Person, RatingScore, TaskStatus
 from backend.services import workflow
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
+from bot.callbacks import DeskMenu, StaffMenu
 from tests.mocked_bot import button_texts
 from tests.test_staff.conftest import GROUPS, Desk, callbacks_of
+from tests.tg import make_callback_update
 
 
 async def card_message_id(desk: Desk, case_id: int, kind: str = "case_card") -> int:
@@ -61,7 +63,9 @@ async def test_claim_edits_the_card_in_place_and_sends_the_private_panel(desk: D
 
     edits = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])
     assert edits and edits[-1].message_id == message_id
-    assert "已由〈张三〉签收" in edits[-1].text and "办理时限" in edits[-1].text
+    headline = edits[-1].text.splitlines()[0]
+    assert headline.startswith("🔧 办理中 · 张三 签收") and "前办结" in headline
+    assert "新案件待签收" not in edits[-1].text
     assert [c.action for c in callbacks_of(edits[-1].reply_markup)] == [A.detail]
     panel = desk.bot.calls("sendMessage", chat_id=desk.tg("hrss_staff"))[-1]
     assert case.code in panel.text
@@ -114,7 +118,7 @@ async def test_return_then_center_approves_and_reassigns(desk: Desk) -> None:
     await desk.press("dispatcher", A.approve_return, case.id, chat="center")
     picker = callbacks_of(desk.markup_to("center"))
     housing = desk.units["housing"].id
-    assert any(c.action == A.return_to and c.arg == str(housing) for c in picker)
+    assert any(c.action == A.return_to and c.arg == housing for c in picker)
     await desk.press("dispatcher", A.return_to, case.id, str(housing), chat="center")
 
     case_now = await desk.case(case.id)
@@ -315,6 +319,104 @@ async def test_after_a_return_the_group_card_no_longer_offers_claim(desk: Desk) 
     await desk.press("hrss_staff", A.ret, case.id, chat="hrss", message_id=message_id)
     await desk.press("hrss_staff", A.ret_reason, case.id, "2")
     await desk.say("hrss_staff", "职能交叉，应由住建局牵头")
+    await desk.deliver()  # the workflow's card_update edits the card through the notifier
     edit = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])[-1]
-    assert edit.message_id == message_id and "已退单" in edit.text
+    assert edit.message_id == message_id and edit.text.startswith("↩️ 已退单 · 待综治中心审核")
     assert [c.action for c in callbacks_of(edit.reply_markup)] == [A.detail]
+
+
+async def _press_menu(desk: Desk, name: str, action: DeskMenu) -> None:
+    await desk.dp.feed_update(
+        desk.bot, make_callback_update(desk.tg(name), StaffMenu(action=action).pack())
+    )
+
+
+async def test_staff_get_the_staff_menu_with_their_queue_cases_in_hand_and_bind_steps(
+    desk: Desk,
+) -> None:
+    await desk.say("hrss_staff", "/start")
+    labels = [b.text for row in desk.markup_to(desk.tg("hrss_staff")).inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert labels[:4] == ["📥 本单位待签收", "🔧 我的在办", "🔗 绑定工作群", "💻 网页登录"]
+
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    await _press_menu(desk, "hrss_staff", DeskMenu.queue)
+    assert case.code in desk.sent_to(desk.tg("hrss_staff"))[-1]
+    await _press_menu(desk, "hrss_staff", DeskMenu.in_hand)
+    assert "没有在办" in desk.sent_to(desk.tg("hrss_staff"))[-1]
+
+    assert case.id is not None
+    await desk.deliver()
+    await desk.press("hrss_staff", A.claim, case.id, chat="hrss")
+    await _press_menu(desk, "hrss_staff", DeskMenu.in_hand)
+    assert case.code in desk.sent_to(desk.tg("hrss_staff"))[-1]
+    await _press_menu(desk, "hrss_staff", DeskMenu.queue)
+    assert "没有等待签收" in desk.sent_to(desk.tg("hrss_staff"))[-1]
+
+    await _press_menu(desk, "hrss_staff", DeskMenu.bind)
+    assert "/bind 邀请码" in desk.sent_to(desk.tg("hrss_staff"))[-1]
+
+
+async def test_a_resident_keeps_the_resident_menu(desk: Desk) -> None:
+    await desk.say("resident", "/start")
+    labels = [b.text for row in desk.markup_to(desk.tg("resident")).inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert "📥 本单位待签收" not in labels and any("反映问题" in label for label in labels)
+
+
+async def test_a_detail_longer_than_a_telegram_message_is_split(desk: Desk) -> None:
+    text = "老板欠薪" + "情况说明很长。" * 800 + "结尾在此"
+    case = await desk.submit(text, township="弥城镇")
+    assert case.id is not None
+    before = len(desk.sent_to("hrss"))
+    await desk.press("hrss_staff", A.detail, case.id, chat="hrss")
+    parts = desk.sent_to("hrss")[before:]
+    assert len(parts) >= 2 and all(len(part) <= 4096 for part in parts)
+    assert "结尾在此" in parts[-1]
+
+
+async def test_forged_case_buttons_get_an_answer_and_change_nothing(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    for data in (f"ca:claim:{case.id}:zz", "ca:nope:1:0", f"ca:claim:{2**63}:0", "sm:nothing"):
+        await desk.dp.feed_update(
+            desk.bot, make_callback_update(desk.tg("hrss_staff"), data, chat_id=GROUPS["hrss"])
+        )
+    answers = desk.bot.calls("answerCallbackQuery")
+    assert len(answers) == 4 and all(a.show_alert for a in answers)
+    assert (await desk.case(case.id)).status == CaseStatus.dispatched  # type: ignore[arg-type]
+
+
+async def test_a_refusal_is_answered_in_the_users_language(desk: Desk) -> None:
+    case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    assert case.id is not None
+    async with desk.factory() as session:
+        person = await session.get(Person, desk.people["police_staff"].id)
+        assert person is not None
+        person.language = "en"
+        await session.commit()
+    await desk.press("police_staff", A.claim, case.id, chat="hrss")
+    answer = desk.bot.calls("answerCallbackQuery")[-1]
+    assert answer.text == "This case is not handled by your unit."
+    await desk.press("hrss_staff", A.resolve, case.id)
+    answer = desk.bot.calls("answerCallbackQuery")[-1]
+    assert answer.text == "该事项尚未签收，请先签收。"
+
+
+async def test_a_dispatcher_reassigns_an_open_case_from_the_center_desk(desk: Desk) -> None:
+    case_id = await claimed_case(desk)
+    await desk.press("dispatcher", A.transfer, case_id, chat="center")
+    picker = callbacks_of(desk.markup_to("center"))
+    police = desk.units["police"].id
+    assert any(c.action == A.transfer_to and c.arg == police for c in picker)
+    assert not any(c.arg == desk.units["hrss"].id for c in picker)  # not to where it is
+
+    await desk.press("dispatcher", A.transfer_to, case_id, police, chat="center")
+
+    case = await desk.case(case_id)
+    assert case.lead_unit_id == police and case.status == CaseStatus.dispatched
+    assert "已改派" in desk.sent_to("center")[-1]
+    await desk.deliver()
+    assert any(case.code in text and "转派案件待签收" in text for text in desk.sent_to("police"))
+    old_card = desk.bot.calls("editMessageText", chat_id=GROUPS["hrss"])[-1]
+    assert old_card.text.startswith("🔀 已转由县公安局办理")  # the old unit's card says where
+    assert [c.action for c in callbacks_of(old_card.reply_markup)] == [A.detail]
+    await desk.press("hrss_staff", A.transfer, case_id, chat="center")
+    assert desk.bot.calls("answerCallbackQuery")[-1].text == "该事项不在您单位的办理范围内。"

@@ -1,11 +1,13 @@
 """End to end over HTTP: the real bot and notifier processes against the Bot API stand-in.
 
 resident reports → card appears in the unit group → staff claims → closes with a result →
-resident is told and rates. Database: a temporary SQLite file (the embedded default).
+resident is told and rates; the card's headline shows the case's state after each step (edited
+in place). Database: a temporary SQLite file (the embedded default).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -90,11 +92,14 @@ async def test_report_claim_resolve_rate_over_http(stub: TelegramStub, tmp_path:
             assert code in submitted["text"]
             card = await stub.wait_for_message(GROUP, code, timeout=WAIT)
             assert "签收" in str(card.get("reply_markup"))
+            assert _headline(card) == "📋 新案件待签收"
 
             # Staff claims in the group: card edited in place, panel in private.
             mark = stub.seq
             await stub.press(STAFF, "签收", chat_id=GROUP)
-            await stub.wait_for_message(GROUP, "〉签收 · 办理时限", after=mark, timeout=WAIT)
+            claimed = await stub.wait_for_message(GROUP, "办理中", after=mark, timeout=WAIT)
+            assert re.fullmatch(r"🔧 办理中 · \S+ 签收 · .+ 前办结", _headline(claimed))
+            assert claimed["message_id"] == card["message_id"]
             await stub.wait_for_message(STAFF, "办理时限", after=mark, timeout=WAIT)
 
             # … and resolves with a result.
@@ -104,12 +109,20 @@ async def test_report_claim_resolve_rate_over_http(stub: TelegramStub, tmp_path:
             await stub.wait_for_message(STAFF, "提交办结", after=mark, timeout=WAIT)
             await _press_when_shown(stub, STAFF, "提交办结")
             await stub.wait_for_message(STAFF, "已办结", after=mark, timeout=WAIT)
+            resolved = await stub.wait_for_message(GROUP, "待群众评价", after=mark, timeout=WAIT)
+            assert _headline(resolved) == "☑️ 已办结 · 待群众评价"
+            assert resolved["message_id"] == card["message_id"]
 
             # The resident is told the result and rates.
             told = await stub.wait_for_message(RESIDENT, "结清全部工资", after=mark, timeout=WAIT)
             assert code in told["text"]
             await stub.wait_for_message(RESIDENT, "评价", after=mark, timeout=WAIT)
+            mark = stub.seq
             await _press_when_shown(stub, RESIDENT, "满意")
+            rated = await stub.wait_for_message(GROUP, "群众满意", after=mark, timeout=WAIT)
+            assert _headline(rated) == "😊 群众满意 · 已关闭"
+            assert rated["message_id"] == card["message_id"]
+            assert "签收" not in str(rated.get("reply_markup"))
             case = await _wait_status(database_url, code, CaseStatus.closed)
             assert case.result_text == "已责令用人单位于本月底前结清全部工资。"
             assert all(p.returncode is None for p in processes), "a process died"
@@ -121,6 +134,12 @@ async def test_report_claim_resolve_rate_over_http(stub: TelegramStub, tmp_path:
     assert code in logged  # the logs were written, with the case code
     for private in (TOKEN, join_code, bind_code, "王科员", "拖欠我工资", "结清全部工资", "西山村"):
         assert private not in logged, private
+
+
+def _headline(message: dict) -> str:  # type: ignore[type-arg]
+    """The card's first line without the case code: the state it shows."""
+    first = str(message["text"]).splitlines()[0]
+    return first.split("  ")[0].strip()
 
 
 async def _invite_in_process(database_url: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from backend.models import OutboxState, Person
 from backend.services import outbox
 from backend.services.outbox import NoticeKind
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from bot.notifications.limits import Limits, SendLimiter
 from bot.notifications.render import render_notice
 from bot.notifications.worker import Notifier, NotifierConfig

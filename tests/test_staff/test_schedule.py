@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from backend.models import OutboxState
 from backend.services import deadlines
 from backend.services.outbox import NoticeKind
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from bot.notifications.schedule import digest_due_today, next_digest_time, scan_once
 from tests.test_staff.conftest import Desk, callbacks_of
 

@@ -128,3 +128,43 @@ async def test_extension_request_and_approval(client: httpx.AsyncClient, world: 
     assert case.handle_deadline is not None and before is not None
     assert case.handle_deadline > before
     assert await _events(world, code) == ["accept", "request_extension", "decide_extension"]
+
+
+async def test_dispatcher_reassigns_an_accepted_case_from_its_page(
+    client_any: httpx.AsyncClient, world_any: World
+) -> None:
+    world, client = world_any, client_any
+    code = "MD20261127-0001"
+    staff_csrf = await world.login(client, "police")
+    await client.post(f"/cases/{code}/accept", data={"csrf_token": staff_csrf})
+    assert (await world.case(code)).status == CaseStatus.accepted
+    csrf = await world.login(client, "dispatcher")
+    page = await client.get(f"/cases/{code}")
+    assert ">改派</button>" in page.text and ">签收</button>" not in page.text
+
+    moved = await client.post(
+        f"/cases/{code}/transfer",
+        data={"csrf_token": csrf, "unit_code": "justice", "text": "属司法调解范围"},
+    )
+
+    assert moved.status_code == 303
+    case = await world.case(code)
+    assert case.status == CaseStatus.dispatched
+    assert case.lead_unit_id == world.units["justice"].id
+    assert await _events(world, code) == ["accept", "transfer"]
+
+
+async def test_the_page_offers_only_what_the_policy_allows(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A dispatcher sees no 签收 or 办结; a unit's staff see no 派单, 改派 of others or 督办."""
+    code = "MD20261127-0001"
+    await world.login(client, "dispatcher")
+    page = (await client.get(f"/cases/{code}")).text
+    assert ">签收</button>" not in page and ">办结</button>" not in page
+    assert ">督办</button>" in page
+    await world.login(client, "police")
+    page = (await client.get(f"/cases/{code}")).text
+    assert (
+        ">签收</button>" in page and ">派单</button>" not in page and ">督办</button>" not in page
+    )

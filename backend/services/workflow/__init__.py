@@ -6,7 +6,9 @@ role and unit, ask ``next_status`` (one ``match`` over (status, action)) for the
 winner), one CaseEvent, the outbox rows the action causes, and one commit. A refusal raises
 NotAllowed / InvalidTransition / NotFound / ValidationFailed and changes nothing.
 
-core.py holds the table and the write path; center.py, unit.py and resident.py the actions.
+transitions.py holds the table, policy.py the one answer to "what may this actor do with this
+case now" (``allowed_actions``; every screen renders its buttons from it, every action checks it),
+core.py the write path; center.py, unit.py and resident.py the actions.
 """
 
 from backend.services.workflow.center import (
@@ -20,21 +22,38 @@ from backend.services.workflow.center import (
     transfer,
 )
 from backend.services.workflow.core import (
-    _STATE_MESSAGES,
-    DISPATCH_ROLES,
-    MAX_EXTENSION_DAYS,
-    RETURN_REASONS,
-    STATE_MESSAGES,
-    Action,
     Change,
     Notice,
     end_unchanged,
-    next_status,
     record_event,
     rollback_keeping,
     route_notices,
 )
+from backend.services.workflow.policy import (
+    DISPATCH_ROLES,
+    actions_for,
+    actor_task,
+    allowed_actions,
+    authorise,
+    awaits_claim,
+    awaits_rating,
+    being_recorded,
+    has_outcome,
+    in_triage,
+    is_center,
+    is_dispatcher,
+    is_in_hand,
+    is_lead_staff,
+    is_open,
+    settled_on_the_spot,
+)
 from backend.services.workflow.resident import follow, rate
+from backend.services.workflow.transitions import (
+    MAX_EXTENSION_DAYS,
+    RETURN_REASONS,
+    Action,
+    next_status,
+)
 from backend.services.workflow.unit import (
     accept,
     add_attachment,
@@ -50,22 +69,34 @@ __all__ = [
     "DISPATCH_ROLES",
     "MAX_EXTENSION_DAYS",
     "RETURN_REASONS",
-    "STATE_MESSAGES",
-    "_STATE_MESSAGES",
     "Action",
     "Change",
     "Notice",
     "accept",
+    "actions_for",
+    "actor_task",
     "add_attachment",
     "add_note",
+    "allowed_actions",
     "approve_joint",
     "approve_return",
+    "authorise",
+    "awaits_claim",
+    "awaits_rating",
+    "being_recorded",
     "close",
     "complete_task",
     "decide_extension",
     "dispatch",
     "end_unchanged",
     "follow",
+    "has_outcome",
+    "in_triage",
+    "is_center",
+    "is_dispatcher",
+    "is_in_hand",
+    "is_lead_staff",
+    "is_open",
     "next_status",
     "overrule_return",
     "rate",
@@ -76,6 +107,7 @@ __all__ = [
     "return_case",
     "rollback_keeping",
     "route_notices",
+    "settled_on_the_spot",
     "supervise",
     "transfer",
 ]

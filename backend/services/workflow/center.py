@@ -15,34 +15,26 @@ from backend.models import (
     CaseTask,
     Person,
 )
-from backend.services.directory import CENTER_ROLES, get_unit, unit_heads
-from backend.services.errors import (
-    InvalidTransition,
-    ValidationFailed,
-)
+from backend.services.directory import get_unit, unit_heads
+from backend.services.errors import ErrorCode, InvalidTransition, ValidationFailed
 from backend.services.outbox import NoticeKind
 from backend.services.workflow.core import (
-    DISPATCH_ROLES,
-    Action,
     Change,
     Notice,
-    S,
     _apply,
     _assisting_codes,
+    _authorised,
     _center,
     _clock_reset,
     _last_actor,
-    _load,
     _no_clock,
     _now,
-    _require,
-    _require_lead_staff,
     _resident_update,
     _text,
     _unit,
-    next_status,
     route_notices,
 )
+from backend.services.workflow.transitions import Action, S, next_status
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,12 +50,11 @@ async def dispatch(
 ) -> Case:
     """Dispatcher sends a triaged (or returned) case to a unit: the 签收 clock starts."""
     now = _now(now)
-    _require(actor, DISPATCH_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.dispatch, case_id, actor)
     to = next_status(case.status, Action.dispatch)
     unit = await get_unit(session=session, code=unit_code)
     if unit.code == "center":
-        raise ValidationFailed("请选择一个承办单位。", code="unit_required")
+        raise ValidationFailed("请选择一个承办单位。", code=ErrorCode.unit_required)
     values = {"lead_unit_id": unit.id, "department": unit.department, **_clock_reset(case, now)}
     notices = await route_notices(session, case, unit, "new")
     return await _apply(
@@ -86,16 +77,14 @@ async def transfer(
 ) -> Case:
     """转派 to another unit, by a dispatcher or by staff of the lead unit."""
     now = _now(now)
-    case = await _load(session, case_id)
-    if actor.role not in DISPATCH_ROLES:
-        _require_lead_staff(actor, case)
+    case, _ = await _authorised(session, Action.transfer, case_id, actor)
     to = next_status(case.status, Action.transfer)
-    reason = _text(reason, "转派理由", code="reason_required")
+    reason = _text(reason, "转派理由", code=ErrorCode.reason_required)
     unit = await get_unit(session=session, code=unit_code)
     if unit.id == case.lead_unit_id:
-        raise ValidationFailed("该事项已在这个单位。", code="same_unit")
+        raise ValidationFailed("该事项已在这个单位。", code=ErrorCode.same_unit)
     if unit.code == "center":
-        raise ValidationFailed("请选择一个承办单位。", code="unit_required")
+        raise ValidationFailed("请选择一个承办单位。", code=ErrorCode.unit_required)
     values = {"lead_unit_id": unit.id, "department": unit.department, **_clock_reset(case, now)}
     notices = await route_notices(session, case, unit, "transfer")
     notices += await _resident_update(session, case, "transferred", unit_name=unit.name)
@@ -125,10 +114,7 @@ async def approve_return(
 ) -> Case:
     """Dispatcher accepts a 退单: the case goes to ``unit_code``, or back to triage if None."""
     now = _now(now)
-    _require(actor, DISPATCH_ROLES)
-    case = await _load(session, case_id)
-    if case.status != S.returned:
-        next_status(case.status, Action.approve_return, target=S.dispatched)
+    case, _ = await _authorised(session, Action.approve_return, case_id, actor)
     returner = await _last_actor(session, case, Action.return_)
     staff_notice = (
         [Notice(NoticeKind.staff_notice, {"event": "return_approved"}, person=returner)]
@@ -169,13 +155,12 @@ async def overrule_return(
 ) -> Case:
     """Dispatcher refuses a 退单: the case goes back to the same unit with a new 签收 clock."""
     now = _now(now)
-    _require(actor, DISPATCH_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.overrule_return, case_id, actor)
     to = next_status(case.status, Action.overrule_return)
-    note = _text(note, "驳回理由", code="reason_required")
+    note = _text(note, "驳回理由", code=ErrorCode.reason_required)
     unit = await _unit(session, case.lead_unit_id)
     if unit is None:
-        raise InvalidTransition("该事项没有原承办单位。", code="no_unit")
+        raise InvalidTransition("该事项没有原承办单位。", code=ErrorCode.no_unit)
     returner = await _last_actor(session, case, Action.return_)
     notices = [Notice(NoticeKind.case_card, {"reason": "overrule", "note": note}, unit=unit)]
     if returner is not None:
@@ -205,8 +190,7 @@ async def approve_joint(
 ) -> Case:
     """Dispatcher sets up joint handling: one 协办 task per assisting unit, each 签收 its part."""
     now = _now(now)
-    _require(actor, DISPATCH_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.approve_joint, case_id, actor)
     to = next_status(case.status, Action.approve_joint)
     codes = await _assisting_codes(session, case, unit_codes)
     existing = {
@@ -228,7 +212,7 @@ async def approve_joint(
             )
         )
     if not tasks:
-        raise InvalidTransition("这些单位已在协办该事项。", code="already_joint")
+        raise InvalidTransition("这些单位已在协办该事项。", code=ErrorCode.already_joint)
     if case.accepted_by_id is not None:
         claimer = await session.get(Person, case.accepted_by_id)
         if claimer is not None:
@@ -261,17 +245,16 @@ async def decide_extension(
 ) -> Case:
     """Dispatcher approves (deadline moves, resident told) or denies a pending 延期 request."""
     now = _now(now)
-    _require(actor, DISPATCH_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.decide_extension, case_id, actor)
     to = next_status(case.status, Action.decide_extension)
-    if case.extension_requested_until is None:
-        raise InvalidTransition("没有待审核的延期申请。", code="no_extension_request")
+    requested = case.extension_requested_until
+    assert requested is not None
     claimer = await session.get(Person, case.accepted_by_id) if case.accepted_by_id else None
     values: dict[str, Any] = {"extension_requested_until": None, "extension_reason": None}
     notices: list[Notice] = []
     event = "extension_approved" if approve else "extension_denied"
     if approve:
-        new_deadline = case.extension_requested_until
+        new_deadline = requested
         values.update(
             handle_deadline=new_deadline,
             handle_warning="",
@@ -296,6 +279,7 @@ async def decide_extension(
             reason=note,
             payload={"approved": approve},
             notices=notices,
+            guards=[col(Case.extension_requested_until).is_not(None)],
         ),
         now,
     )
@@ -306,10 +290,9 @@ async def close(
 ) -> Case:
     """结案 by the center: a resolved case not rated in time, or an open one (e.g. withdrawn)."""
     now = _now(now)
-    _require(actor, CENTER_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.close, case_id, actor)
     to = next_status(case.status, Action.close)
-    reason = _text(reason, "结案理由", code="reason_required")
+    reason = _text(reason, "结案理由", code=ErrorCode.reason_required)
     notices = await _resident_update(session, case, "closed")
     return await _apply(
         session,
@@ -327,10 +310,9 @@ async def supervise(
 ) -> Case:
     """督办: a dispatcher or supervisor presses the unit; sent to its group and its heads."""
     now = _now(now)
-    _require(actor, CENTER_ROLES)
-    case = await _load(session, case_id)
+    case, _ = await _authorised(session, Action.supervise, case_id, actor)
     to = next_status(case.status, Action.supervise)
-    note = _text(note, "督办意见", code="reason_required")
+    note = _text(note, "督办意见", code=ErrorCode.reason_required)
     unit = await _unit(session, case.lead_unit_id)
     payload = {"note": note, "by": actor.display_name}
     notices: list[Notice] = []

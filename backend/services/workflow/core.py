@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from backend.models import (
@@ -16,124 +16,26 @@ from backend.models import (
     CaseStatus,
     CaseTask,
     Person,
-    Role,
     Unit,
 )
 from backend.models.base import utcnow
 from backend.services import outbox, runtime
 from backend.services.deadlines import accept_deadline
-from backend.services.directory import STAFF_ROLES, get_unit
+from backend.services.directory import get_unit
 from backend.services.errors import (
     DomainError,
+    ErrorCode,
     InvalidTransition,
-    NotAllowed,
     NotFound,
     ValidationFailed,
 )
 from backend.services.outbox import NoticeKind
 from backend.services.privacy import is_party
+from backend.services.workflow.policy import actor_task, authorise
+from backend.services.workflow.transitions import Action
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
-
-
-S = CaseStatus
-
-
-class Action(StrEnum):
-    submit = "submit"
-    dispatch = "dispatch"
-    accept = "accept"
-    accept_task = "accept_task"
-    return_ = "return"
-    approve_return = "approve_return"
-    overrule_return = "overrule_return"
-    transfer = "transfer"
-    request_joint = "request_joint"
-    approve_joint = "approve_joint"
-    complete_task = "complete_task"
-    request_extension = "request_extension"
-    decide_extension = "decide_extension"
-    note = "note"
-    attachment = "attachment"
-    resolve = "resolve"
-    rate = "rate"
-    close = "close"
-    supervise = "supervise"
-    follow = "follow"
-    grid_resolved = "grid_resolved"
-
-
-RETURN_REASONS = ("属地不符", "权属不清", "职能交叉", "其他")
-
-
-DISPATCH_ROLES = frozenset({Role.dispatcher, Role.admin})
-
-
-OPEN = (S.triage, S.dispatched, S.accepted, S.returned, S.reopened)
-
-
-WORKING = (S.dispatched, S.accepted, S.reopened)
-
-
-MAX_EXTENSION_DAYS = 30
-
-
-def next_status(
-    status: CaseStatus, action: Action, *, target: CaseStatus | None = None
-) -> CaseStatus:
-    """The one transition table: the status after ``action``, or InvalidTransition.
-
-    ``target`` picks between the outcomes of actions that have two (approve_return →
-    dispatched or triage; rate → closed or reopened).
-    """
-    match (status, action):
-        case (S.triage | S.returned, Action.dispatch):
-            return S.dispatched
-        case (S.dispatched | S.reopened, Action.accept):
-            return S.accepted
-        case (S.dispatched | S.reopened | S.accepted, Action.return_):
-            return S.returned
-        case (S.returned, Action.approve_return) if target in (S.dispatched, S.triage):
-            return target
-        case (S.returned, Action.overrule_return):
-            return S.dispatched
-        case (S.triage | S.dispatched | S.accepted | S.returned | S.reopened, Action.transfer):
-            return S.dispatched
-        case (
-            S.accepted,
-            Action.request_joint | Action.request_extension | Action.decide_extension,
-        ):
-            return status
-        case (S.dispatched | S.accepted | S.reopened, Action.approve_joint):
-            return status
-        case (S.dispatched | S.accepted | S.reopened, Action.accept_task | Action.complete_task):
-            return status
-        case (S.accepted, Action.resolve):
-            return S.resolved
-        case (S.resolved, Action.rate) if target in (S.closed, S.reopened):
-            return target
-        case (
-            S.triage | S.dispatched | S.accepted | S.returned | S.reopened | S.resolved,
-            Action.close,
-        ):
-            return S.closed
-        case (
-            S.triage | S.dispatched | S.accepted | S.returned | S.reopened | S.resolved,
-            Action.note | Action.attachment | Action.supervise | Action.follow,
-        ):
-            return status
-    raise InvalidTransition(_STATE_MESSAGES.get(status, InvalidTransition.default_message))
-
-
-_STATE_MESSAGES = {
-    S.closed: "该事项已办结归档，不能再操作。",
-    S.grid_resolved: "该事项已由网格员就地化解，不能再操作。",
-    S.accepted: "该事项已被签收。",
-    S.resolved: "该事项已办结，正在等待群众评价。",
-    S.returned: "该事项已退回综治中心，正在等待审核。",
-    S.triage: "该事项正在综治中心分派中。",
-}
 
 
 @dataclass
@@ -155,6 +57,8 @@ class Change:
     payload: dict[str, Any] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     extra_rows: list[Any] = field(default_factory=list)
+    guards: list[Any] = field(default_factory=list)
+    """Extra WHERE conditions: a decision is written only if what it decides is still pending."""
 
 
 async def _load(session: AsyncSession, case_id: int) -> Case:
@@ -164,26 +68,14 @@ async def _load(session: AsyncSession, case_id: int) -> Case:
     return case
 
 
-def _require(
-    actor: Person, roles: frozenset[Role] | set[Role], message: str | None = None
-) -> None:
-    if actor.role not in roles:
-        raise NotAllowed(message)
-
-
-def _is_lead_staff(actor: Person, case: Case) -> bool:
-    return (
-        actor.role in STAFF_ROLES
-        and actor.unit_id is not None
-        and actor.unit_id == case.lead_unit_id
-    )
-
-
-def _require_lead_staff(actor: Person, case: Case) -> None:
-    if actor.role not in STAFF_ROLES:
-        raise NotAllowed()
-    if not _is_lead_staff(actor, case):
-        raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
+async def _authorised(
+    session: AsyncSession, action: Action, case_id: int, actor: Person
+) -> tuple[Case, CaseTask | None]:
+    """Load the case and the actor's 协办 task, and check the one policy for ``action``."""
+    case = await _load(session, case_id)
+    task = await actor_task(session, case, actor)
+    authorise(action, case, actor, task=task)
+    return case, task
 
 
 async def _center(session: AsyncSession) -> Unit:
@@ -212,8 +104,10 @@ async def _residents(session: AsyncSession, case: Case) -> list[Person]:
 
 
 async def _resident_update(
-    session: AsyncSession, case: Case, event: str, **extra: Any
+    session: AsyncSession, case: Case, event: str, *, skip: Person | None = None, **extra: Any
 ) -> list[Notice]:
+    """case_update for the reporter and followers (``skip``: the resident who acted and is
+    answered directly, so they are not told twice)."""
     payload = {"event": event, "code": case.code, **extra}
     follower_payload = {"event": event, "code": case.code}  # no result text, no unit reply
     return [
@@ -221,6 +115,7 @@ async def _resident_update(
             NoticeKind.case_update, payload if is_party(p, case) else follower_payload, person=p
         )
         for p in await _residents(session, case)
+        if skip is None or p.id != skip.id
     ]
 
 
@@ -249,7 +144,7 @@ def _no_clock() -> dict[str, Any]:
     }
 
 
-def _text(value: str | None, what: str, *, code: str) -> str:
+def _text(value: str | None, what: str, *, code: ErrorCode) -> str:
     value = (value or "").strip()
     if not value:
         raise ValidationFailed(f"请填写{what}。", code=code)
@@ -262,28 +157,74 @@ async def _apply(
     """Write one action atomically: conditional status UPDATE, event, outbox rows, commit."""
     assert case.id is not None
     from_status = case.status
+    if change.action in CARD_ACTIONS:
+        change.notices += await _card_refresh(session, case, change.notices)
     try:
         values = {"status": change.to_status, "updated_at": now, **change.values}
         result = await session.exec(
             update(Case)
-            .where(col(Case.id) == case.id, col(Case.status) == from_status)
+            .where(col(Case.id) == case.id, col(Case.status) == from_status, *change.guards)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             await end_unchanged(session)
-            raise InvalidTransition("该事项刚刚已被他人处理，请刷新后查看。", code="conflict")
+            raise _conflict()
         for row in change.extra_rows:
             session.add(row)
         await record_event(session, case, actor, change, from_status, now)
         await session.commit()
     except DomainError:
         raise
+    except IntegrityError as exc:
+        # A concurrent decision inserted the same rows first (e.g. two 吹哨 approvals).
+        await rollback_keeping(session, case, actor)
+        raise _conflict() from exc
     except BaseException:
         await rollback_keeping(session, case, actor)
         raise
     await session.refresh(case)
     return case
+
+
+# Actions after which the unit group's card shows another headline (or other buttons).
+CARD_ACTIONS = frozenset(
+    {
+        Action.accept,
+        Action.return_,
+        Action.approve_return,
+        Action.overrule_return,
+        Action.transfer,
+        Action.request_extension,
+        Action.decide_extension,
+        Action.resolve,
+        Action.rate,
+        Action.close,
+    }
+)
+
+
+async def _card_refresh(session: AsyncSession, case: Case, notices: list[Notice]) -> list[Notice]:
+    """Edit the last card a unit group got for this case in place (its headline follows every
+    transition, whoever made it: bot, web or a rating). When the same unit also gets a new card
+    (重办, 退单未获批准), the old one takes the new card's reason."""
+    assert case.id is not None
+    card = await outbox.last_sent_card(session=session, case_id=case.id)
+    if card is None or card.recipient_unit_id is None:
+        return []
+    unit = await session.get(Unit, card.recipient_unit_id)
+    if unit is None:
+        return []
+    payload: dict[str, Any] = {"outbox_id_of_card": card.id}
+    for notice in notices:
+        same_unit = notice.unit is not None and notice.unit.id == unit.id
+        if notice.kind == NoticeKind.case_card and same_unit:
+            payload["reason"] = notice.payload.get("reason")
+    return [Notice(NoticeKind.card_update, payload, unit=unit)]
+
+
+def _conflict() -> InvalidTransition:
+    return InvalidTransition("该事项刚刚已被他人处理，请刷新后查看。", code=ErrorCode.conflict)
 
 
 async def end_unchanged(session: AsyncSession) -> None:
@@ -365,18 +306,6 @@ async def _unit_name(session: AsyncSession, case: Case) -> str:
     return unit.name if unit else ""
 
 
-async def _task_for(session: AsyncSession, case: Case, actor: Person) -> CaseTask | None:
-    if actor.unit_id is None:
-        return None
-    return (
-        await session.exec(
-            select(CaseTask)
-            .where(CaseTask.case_id == case.id, CaseTask.unit_id == actor.unit_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-
-
 async def _last_actor(session: AsyncSession, case: Case, action: Action) -> Person | None:
     event = (
         await session.exec(
@@ -398,16 +327,7 @@ async def _assisting_codes(session: AsyncSession, case: Case, unit_codes: list[s
             continue
         codes.append(unit.code)
     if not codes:
-        raise ValidationFailed("请选择至少一个协办单位（不含主办单位）。", code="units_required")
+        raise ValidationFailed(
+            "请选择至少一个协办单位（不含主办单位）。", code=ErrorCode.units_required
+        )
     return codes
-
-
-async def _involved(session: AsyncSession, case: Case, actor: Person) -> bool:
-    """Staff of the lead unit or of an assisting unit."""
-    if actor.role not in STAFF_ROLES or actor.unit_id is None:
-        return False
-    return _is_lead_staff(actor, case) or await _task_for(session, case, actor) is not None
-
-
-# Public name for transports (the bot shows these when a button no longer applies).
-STATE_MESSAGES = _STATE_MESSAGES

@@ -14,25 +14,21 @@ from backend.models import (
     Rating,
     RatingScore,
 )
-from backend.services.errors import (
-    NotAllowed,
-    ValidationFailed,
-)
+from backend.services.errors import ErrorCode, ValidationFailed
 from backend.services.outbox import NoticeKind
 from backend.services.workflow.core import (
-    Action,
     Change,
     Notice,
-    S,
     _apply,
+    _authorised,
     _center,
     _clock_reset,
     _load,
     _now,
     _resident_update,
     _unit,
-    next_status,
 )
+from backend.services.workflow.transitions import Action, S, next_status
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,13 +45,13 @@ async def rate(
 ) -> Case:
     """The reporter rates: 满意/基本满意 close the case, 不满意 reopens it (重办) at the unit."""
     now = _now(now)
-    case = await _load(session, case_id)
-    if actor.id is None or actor.id != case.reporter_id:
-        raise NotAllowed("只有反映人可以评价。", code="not_reporter")
+    case, _ = await _authorised(session, Action.rate, case_id, actor)
     try:
         score = RatingScore(score)
     except ValueError as exc:
-        raise ValidationFailed("请选择满意、基本满意或不满意。", code="score_unknown") from exc
+        raise ValidationFailed(
+            "请选择满意、基本满意或不满意。", code=ErrorCode.score_unknown
+        ) from exc
     unsatisfied = score == RatingScore.unsatisfied
     to = next_status(case.status, Action.rate, target=S.reopened if unsatisfied else S.closed)
     assert case.id is not None
@@ -63,7 +59,7 @@ async def rate(
         case_id=case.id, person_id=actor.id, score=score, reason=reason, created_at=now
     )
     if not unsatisfied:
-        notices = await _resident_update(session, case, "closed")
+        notices = await _resident_update(session, case, "closed", skip=actor)
         return await _apply(
             session,
             case,
@@ -84,7 +80,7 @@ async def rate(
     notices = [Notice(NoticeKind.unsatisfied, {"reason": reason}, unit=center)]
     if unit is not None:
         notices.append(Notice(NoticeKind.case_card, {"reason": "reopen"}, unit=unit))
-    notices += await _resident_update(session, case, "reopened")
+    notices += await _resident_update(session, case, "reopened", skip=actor)
     values = {
         "reopen_count": col(Case.reopen_count) + 1,
         "resolved_at": None,

@@ -19,34 +19,29 @@ from backend.models import (
 )
 from backend.services import runtime
 from backend.services.deadlines import add_working_time, handle_deadline
-from backend.services.directory import CENTER_ROLES, STAFF_ROLES
-from backend.services.errors import (
-    InvalidTransition,
-    NotAllowed,
-    ValidationFailed,
-)
+from backend.services.errors import ErrorCode, InvalidTransition, ValidationFailed
 from backend.services.outbox import NoticeKind
 from backend.services.workflow.core import (
-    MAX_EXTENSION_DAYS,
-    RETURN_REASONS,
-    Action,
     Change,
     Notice,
     _apply,
     _assisting_codes,
+    _authorised,
     _center,
-    _involved,
-    _is_lead_staff,
     _load,
     _no_clock,
     _now,
-    _require_lead_staff,
     _resident_update,
-    _task_for,
     _text,
     _unit,
     _unit_name,
     end_unchanged,
+)
+from backend.services.workflow.policy import actor_task, authorise, is_lead_staff
+from backend.services.workflow.transitions import (
+    MAX_EXTENSION_DAYS,
+    RETURN_REASONS,
+    Action,
     next_status,
 )
 
@@ -63,12 +58,11 @@ async def accept(
     """
     now = _now(now)
     case = await _load(session, case_id)
-    if actor.role not in STAFF_ROLES:
-        raise NotAllowed()
-    if not _is_lead_staff(actor, case):
-        task = await _task_for(session, case, actor)
-        if task is None:
-            raise NotAllowed("该事项不在您单位的办理范围内。", code="other_unit")
+    task = await actor_task(session, case, actor)
+    lead = is_lead_staff(actor, case)
+    authorise(Action.accept if lead else Action.accept_task, case, actor, task=task)
+    if not lead:
+        assert task is not None
         return await _accept_task(session, case, actor, task, now)
     to = next_status(case.status, Action.accept)
     profile = runtime.county().category_profile(case.category)
@@ -99,7 +93,7 @@ async def _accept_task(
     )
     if claimed.rowcount != 1:
         await end_unchanged(session)
-        raise InvalidTransition("您单位的协办任务已被签收。", code="task_taken")
+        raise InvalidTransition("您单位的协办任务已被签收。", code=ErrorCode.task_taken)
     return await _apply(
         session,
         case,
@@ -120,12 +114,11 @@ async def return_case(
 ) -> Case:
     """退单 to the center with a reason; the dispatcher approves or overrules."""
     now = _now(now)
-    case = await _load(session, case_id)
-    _require_lead_staff(actor, case)
+    case, _ = await _authorised(session, Action.return_, case_id, actor)
     to = next_status(case.status, Action.return_)
     if reason_code not in RETURN_REASONS:
-        raise ValidationFailed("请选择退单原因。", code="reason_code_unknown")
-    text = _text(text, "退单说明", code="reason_required")
+        raise ValidationFailed("请选择退单原因。", code=ErrorCode.reason_code_unknown)
+    text = _text(text, "退单说明", code=ErrorCode.reason_required)
     unit = await _unit(session, case.lead_unit_id)
     payload = {"reason_code": reason_code, "text": text, "unit_code": unit.code if unit else None}
     center = await _center(session)
@@ -156,10 +149,9 @@ async def request_joint(
 ) -> Case:
     """Lead unit asks the center to 吹哨: pull in assisting units (联办)."""
     now = _now(now)
-    case = await _load(session, case_id)
-    _require_lead_staff(actor, case)
+    case, _ = await _authorised(session, Action.request_joint, case_id, actor)
     to = next_status(case.status, Action.request_joint)
-    reason = _text(reason, "联办理由", code="reason_required")
+    reason = _text(reason, "联办理由", code=ErrorCode.reason_required)
     codes = await _assisting_codes(session, case, unit_codes)
     center = await _center(session)
     payload = {"unit_codes": codes, "reason": reason}
@@ -188,19 +180,10 @@ async def complete_task(
 ) -> Case:
     """An assisting unit reports its part done (its task must have been 签收 first)."""
     now = _now(now)
-    case = await _load(session, case_id)
-    if actor.role not in STAFF_ROLES:
-        raise NotAllowed()
-    task = await _task_for(session, case, actor)
-    if task is None:
-        raise NotAllowed("您的单位没有该事项的协办任务。", code="other_unit")
+    case, task = await _authorised(session, Action.complete_task, case_id, actor)
+    assert task is not None
     to = next_status(case.status, Action.complete_task)
-    result_text = _text(result_text, "协办结果", code="result_required")
-    if task.status != TaskStatus.accepted:
-        raise InvalidTransition(
-            "请先签收协办任务。" if task.status == TaskStatus.pending else "协办任务已完成。",
-            code="task_not_accepted" if task.status == TaskStatus.pending else "task_done",
-        )
+    result_text = _text(result_text, "协办结果", code=ErrorCode.result_required)
     done = await session.exec(
         update(CaseTask)
         .where(col(CaseTask.id) == task.id, col(CaseTask.status) == TaskStatus.accepted)
@@ -209,7 +192,7 @@ async def complete_task(
     )
     if done.rowcount != 1:
         await end_unchanged(session)
-        raise InvalidTransition("协办任务已完成。", code="task_done")
+        raise InvalidTransition("协办任务已完成。", code=ErrorCode.task_done)
     notices: list[Notice] = []
     lead = await _unit(session, case.lead_unit_id)
     if lead is not None:
@@ -244,16 +227,15 @@ async def request_extension(
 ) -> Case:
     """延期申请 by the lead unit (working days); the center decides."""
     now = _now(now)
-    case = await _load(session, case_id)
-    _require_lead_staff(actor, case)
+    case, _ = await _authorised(session, Action.request_extension, case_id, actor)
     to = next_status(case.status, Action.request_extension)
     if not 1 <= days <= MAX_EXTENSION_DAYS:
         raise ValidationFailed(
-            f"延期天数应为 1 至 {MAX_EXTENSION_DAYS} 个工作日。", code="days_invalid"
+            f"延期天数应为 1 至 {MAX_EXTENSION_DAYS} 个工作日。",
+            code=ErrorCode.days_invalid,
+            max=MAX_EXTENSION_DAYS,
         )
-    reason = _text(reason, "延期理由", code="reason_required")
-    if case.extension_requested_until is not None:
-        raise InvalidTransition("已有延期申请在审核中。", code="extension_pending")
+    reason = _text(reason, "延期理由", code=ErrorCode.reason_required)
     base = case.handle_deadline or now
     until = add_working_time(base, days=days, tz=runtime.tz())
     center = await _center(session)
@@ -269,6 +251,7 @@ async def request_extension(
             reason=reason,
             payload={**payload, "until": until.isoformat()},
             notices=[Notice(NoticeKind.extension_request, payload, unit=center)],
+            guards=[col(Case.extension_requested_until).is_(None)],
         ),
         now,
     )
@@ -279,11 +262,9 @@ async def add_note(
 ) -> Case:
     """A working note on the case (not shown to the resident)."""
     now = _now(now)
-    case = await _load(session, case_id)
-    if actor.role not in CENTER_ROLES and not await _involved(session, case, actor):
-        raise NotAllowed()
+    case, _ = await _authorised(session, Action.note, case_id, actor)
     to = next_status(case.status, Action.note)
-    text = _text(text, "备注内容", code="text_required")
+    text = _text(text, "备注内容", code=ErrorCode.text_required)
     return await _apply(session, case, actor, Change(Action.note, to, reason=text), now)
 
 
@@ -300,17 +281,10 @@ async def add_attachment(
 ) -> Case:
     """A photo/document from the reporter, or material/evidence from involved staff."""
     now = _now(now)
-    case = await _load(session, case_id)
-    is_reporter = actor.id is not None and actor.id in (case.reporter_id, case.filed_by_id)
-    if (
-        not is_reporter
-        and actor.role not in CENTER_ROLES
-        and not await _involved(session, case, actor)
-    ):
-        raise NotAllowed()
+    case, _ = await _authorised(session, Action.attachment, case_id, actor)
     to = next_status(case.status, Action.attachment)
     if not file_id:
-        raise ValidationFailed("附件缺失。", code="file_required")
+        raise ValidationFailed("附件缺失。", code=ErrorCode.file_required)
     assert case.id is not None
     row = Attachment(
         case_id=case.id,
@@ -343,17 +317,18 @@ async def resolve(
 ) -> Case:
     """办结 by the lead unit, refused while a 协办 task is open; the resident is asked to rate."""
     now = _now(now)
-    case = await _load(session, case_id)
-    _require_lead_staff(actor, case)
+    case, _ = await _authorised(session, Action.resolve, case_id, actor)
     to = next_status(case.status, Action.resolve)
-    result_text = _text(result_text, "办理结果", code="result_required")
+    result_text = _text(result_text, "办理结果", code=ErrorCode.result_required)
     open_tasks = (
         await session.exec(
             select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.status != TaskStatus.done)
         )
     ).all()
     if open_tasks:
-        raise InvalidTransition("还有协办单位未完成，全部完成后才能办结。", code="tasks_pending")
+        raise InvalidTransition(
+            "还有协办单位未完成，全部完成后才能办结。", code=ErrorCode.tasks_pending
+        )
     assert case.id is not None
     rows = [
         Attachment(

@@ -1,4 +1,8 @@
-"""The case page and its actions; every action goes through backend/services/workflow.py."""
+"""The case page and its actions; every action goes through backend/services/workflow.
+
+The page shows exactly the forms the workflow policy allows the signed-in person now
+(``workflow.actions_for``); a refused post shows the refusal as a flash message.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import select
 
-from backend.models import CaseStatus, Role, TaskStatus, Unit
-from backend.services import dashboard
-from backend.services.errors import DomainError, NotFound, ValidationFailed
+from backend.models import Unit
+from backend.services import dashboard, workflow
+from backend.services.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from backend.services.reasons import plain_reasons
+from backend.services.workflow import MAX_EXTENSION_DAYS, Action
 from backend.web.deps import CsrfUser, CurrentUser, SessionDep
 from backend.web.render import redirect_with_flash, render
 
@@ -27,12 +33,13 @@ def _text(form: Form, name: str = "text", *, required: str | None = None) -> str
 
 
 def _days(form: Form) -> int:
+    message = f"请填写延期的工作日天数（1–{MAX_EXTENSION_DAYS}）。"
     try:
         days = int(form.get("days", ""))
     except ValueError as exc:
-        raise ValidationFailed("请填写延期的工作日天数（1–30）。") from exc
-    if not 1 <= days <= 30:
-        raise ValidationFailed("请填写延期的工作日天数（1–30）。")
+        raise ValidationFailed(message, code=ErrorCode.days_invalid) from exc
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise ValidationFailed(message, code=ErrorCode.days_invalid)
     return days
 
 
@@ -67,6 +74,14 @@ ACTIONS: dict[str, tuple[str, Callable[[Form], dict[str, Any]], str]] = {
         lambda f: {"unit_code": _text(f, "unit_code", required="请选择承办单位。")},
         "已派单。",
     ),
+    "transfer": (
+        "transfer",
+        lambda f: {
+            "unit_code": _text(f, "unit_code", required="请选择新的承办单位。"),
+            "reason": _text(f, required="改派需要写明理由。"),
+        },
+        "已改派，新单位将收到案件卡片。",
+    ),
     "approve_return": (
         "approve_return",
         lambda f: {"unit_code": _text(f, "unit_code") or None},
@@ -99,19 +114,7 @@ def create_router() -> APIRouter:
     ) -> Response:
         page = await dashboard.case_page(session=session, user=user, code=code)
         units = (await session.exec(select(Unit).order_by(Unit.code))).all()
-        own_unit = user.unit.id if user.unit else None
-        involved = page.case.lead_unit_id == own_unit or any(
-            task.unit_id == own_unit for task, _ in page.tasks
-        )
-        lead_staff = (
-            user.role in (Role.staff, Role.unit_head) and page.case.lead_unit_id == own_unit
-        )
-        can_accept = (
-            lead_staff and page.case.status in (CaseStatus.dispatched, CaseStatus.reopened)
-        ) or any(
-            task.unit_id == own_unit and task.status == TaskStatus.pending
-            for task, _ in page.tasks
-        )
+        allowed = await workflow.actions_for(session, page.case, user.person)
         return render(
             request,
             "case.html",
@@ -120,10 +123,9 @@ def create_router() -> APIRouter:
                 "page": page,
                 "case": page.case,
                 "units": units,
-                "lead_staff": lead_staff,
-                "can_accept": can_accept,
-                "involved": involved,
-                "S": CaseStatus,
+                "can": {action.name: action in allowed for action in Action},
+                "reasons": plain_reasons(page.case.classification, request.app.state.web.county),
+                "max_extension_days": MAX_EXTENSION_DAYS,
             },
         )
 
