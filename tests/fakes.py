@@ -36,7 +36,10 @@ def taking_category(
         result = classify(text)
         if category is None:
             return result
-        chosen = categories[category]
+        import classifier
+
+        # the categories a test has patched in (``classifier.categories``) count too
+        chosen = categories.get(category) or classifier.categories()[category]
         return replace(
             result,
             category=category,

@@ -48,7 +48,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
@@ -288,10 +288,10 @@ class Notifier:
             # Hand the chat's remaining rows back until it has room again, unless a row is on
             # its last attempts (a deferral would count as one): then it waits here instead.
             if saturated and all(_deferrable(later) for later in jobs[index:]):
-                delay = held if held > 0 else _aligned(wait)
-                self._held[chat_id] = time.time() + delay
+                until = self._held[chat_id] if held > 0 else time.time() + _aligned(wait)
+                self._held[chat_id] = until
                 for later in jobs[index:]:
-                    await self._defer(later, delay)
+                    await self._defer(later, until)
                 return
             self._held.pop(chat_id, None)
             await self._acquire(job.chat_id)
@@ -399,10 +399,16 @@ class Notifier:
             await self._mark(outbox.mark_retry, message_id, error=error[:500], retry_after=delay)
         self.stats.retried += len(job.ids)
 
-    async def _defer(self, job: Job, wait: float) -> None:
+    async def _defer(self, job: Job, until: float) -> None:
+        """Hand the rows back until the wall-clock time ``until`` (the same instant for every
+        card held for a group, however long the database takes to record each)."""
         for message_id in job.ids:
             await self._mark(
-                outbox.mark_retry, message_id, error="held back by rate limit", retry_after=wait
+                outbox.mark_retry,
+                message_id,
+                error="held back by rate limit",
+                retry_after=0.0,
+                now=datetime.fromtimestamp(until, UTC),
             )
         self.stats.deferred += len(job.ids)
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from backend.models import Case, Person
 from backend.services import legal, web_auth
 from backend.web import create_app
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from tests.fakes import FakeCategory
 from tests.test_staff.conftest import CATEGORIES, Desk
 from tests.test_staff.test_desk_flow import card_message_id

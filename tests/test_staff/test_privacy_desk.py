@@ -8,7 +8,7 @@ import pytest
 
 from backend.models import CaseFollower, Person, RatingScore
 from backend.services import legal, workflow
-from bot.notifications.cards import A
+from bot.callbacks import Act as A
 from tests.fakes import FakeCategory
 from tests.test_staff.conftest import CATEGORIES, GROUPS, Desk
 from tests.test_staff.test_desk_flow import card_message_id
