@@ -1,0 +1,471 @@
+"""The residents' front door on the web (/r report, /t track, /ask legal questions).
+
+Plain HTML forms that work without JavaScript (a cheap Android browser, WeChat's built-in
+browser); a small script adds the location button, the 乡镇 → 村 filter and the proof-of-work
+solver. Handlers parse, call a service, render: intake, workflow and legal do the work.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from backend.models import Case, CaseStatus, Person, RiskLevel
+from backend.services import cases, intake, legal, workflow
+from backend.services import resident_web as rw
+from backend.services.errors import DomainError, NotFound, ValidationFailed
+from backend.services.web_guard import Guard, Verdict
+from backend.web.deps import SessionDep, State
+from backend.web.render import RATING_LABELS, STATUS_LABELS, render
+from backend.web.resident_texts import LANG_COOKIE, TEXTS, pick_language
+
+BROWSER_COOKIE = "zzt_rb"
+MAX_TEXT = 5000
+MAX_FORM_BYTES = 6 * 8 * 1024 * 1024 + 256 * 1024  # six photos and the text fields
+
+
+def consult(question: str) -> list[Any]:
+    """The legal search the bot uses: the one call the lead switches to ``consult()``."""
+    import knowledge_base
+
+    return list(knowledge_base.search(question))
+
+
+class Refusal(Exception):
+    """A request the page turns down with a plain message (text key) and an HTTP status."""
+
+    def __init__(self, key: str, status: int = 400) -> None:
+        self.key = key
+        self.status = status
+
+
+def _guard(request: Request) -> Guard:
+    guard: Guard = request.app.state.resident_guard
+    return guard
+
+
+def _browser_id(request: Request) -> str:
+    existing = request.cookies.get(BROWSER_COOKIE, "")
+    if 16 <= len(existing) <= 64 and existing.replace("-", "").replace("_", "").isalnum():
+        return existing
+    cached: str | None = getattr(request.state, "browser_id", None)
+    if cached is None:
+        cached = secrets.token_urlsafe(24)
+        request.state.browser_id = cached
+    return cached
+
+
+def _client_ip(request: Request) -> str:
+    # Behind the project's nginx the real address comes in X-Real-IP; direct otherwise.
+    return request.headers.get("x-real-ip") or (request.client.host if request.client else "")
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = pick_language(request)
+    browser = _browser_id(request)
+    texts = TEXTS[lang]
+    full = {
+        "t": texts,
+        "lang": lang,
+        "csrf": _guard(request).csrf_for(browser),
+        "status_labels": STATUS_LABELS,
+        "rating_labels": RATING_LABELS,
+    } | context
+    response = render(request, f"resident/{name}", full, status_code=status)
+    if request.cookies.get(BROWSER_COOKIE) != browser:
+        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="lax", max_age=86400)
+    if request.query_params.get("lang") in TEXTS:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+def refused(request: Request, message: str, status: int) -> Response:
+    return page(request, "message.html", {"message": message}, status)
+
+
+async def _form(request: Request) -> FormData:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise Refusal("err_too_big", 413)
+    form = await request.form(max_files=rw.MAX_PHOTOS + 1, max_fields=50)
+    if not _guard(request).csrf_valid(
+        request.cookies.get(BROWSER_COOKIE), _str(form, "csrf_token")
+    ):
+        raise Refusal("err_csrf", 403)
+    return form
+
+
+def _str(form: FormData, name: str, limit: int = 256) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _float(form: FormData, name: str) -> float | None:
+    try:
+        value = float(_str(form, name, 32))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+async def _limit(request: Request, form: FormData, checks: list[tuple[str, str | None]]) -> None:
+    """Count the request against each (kind, key); challenge or refuse past the limits."""
+    guard = _guard(request)
+    solved = guard.solved(_str(form, "pow_challenge"), _str(form, "pow_answer"))
+    for kind, key in checks:
+        verdict = await guard.check(kind, key, solved=solved)
+        if verdict == Verdict.refused:
+            raise Refusal("err_rate", 429)
+        if verdict == Verdict.challenge:
+            raise ChallengeNeeded()
+
+
+class ChallengeNeeded(Exception):
+    """Past the soft limit: the page re-posts the form once the browser solved a challenge."""
+
+
+def _challenge(request: Request, form: FormData) -> Response:
+    fields = [
+        (key, value)
+        for key, value in form.multi_items()
+        if isinstance(value, str) and key not in ("pow_challenge", "pow_answer", "csrf_token")
+    ]
+    has_files = any(not isinstance(value, str) for _, value in form.multi_items())
+    return page(
+        request,
+        "challenge.html",
+        {
+            "action": request.url.path,
+            "fields": fields,
+            "challenge": _guard(request).new_challenge(),
+            "has_files": has_files,
+        },
+        status=429,
+    )
+
+
+def _lang_of(request: Request) -> str:
+    return pick_language(request)
+
+
+def _track_url(request: Request, case: Case, person: Person) -> str:
+    assert case.id is not None and person.id is not None
+    token = rw.tracking_token(request.app.state.web.settings, case_id=case.id, person_id=person.id)
+    return f"/t/{token}"
+
+
+def _categories() -> list[tuple[str, str]]:
+    try:
+        import classifier
+
+        return [(code, c.name_zh) for code, c in classifier.categories().items()]
+    except (ImportError, AttributeError):
+        return []
+
+
+def create_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/r")
+    async def report_form(request: Request, state: State) -> Response:
+        return page(request, "report.html", {"townships": state.county.townships})
+
+    @router.post("/r")
+    async def report_review(request: Request, state: State, session: SessionDep) -> Response:
+        """Step 1 → review: photos checked and stored, the draft signed into the review form."""
+        try:
+            form = await _form(request)
+            draft = await _read_report(request, form, state)
+            await _limit(
+                request,
+                form,
+                [("report_ip", _client_ip(request)), ("report_phone", draft["phone"])],
+            )
+            photos = [
+                p for p in form.getlist("photos") if isinstance(p, UploadFile) and p.filename
+            ]
+            if len(photos) > rw.MAX_PHOTOS:
+                raise Refusal("err_too_many_photos")
+            keep = bool(form.get("share_location"))
+            encoded = [rw.reencode_photo(await p.read(), keep_exif=keep) for p in photos]
+            draft["photos"] = rw.store_pending_photos(state.settings.upload_dir, encoded)
+            draft["photo_count"] = len(encoded)
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        return await _review(request, state, session, draft, category=None)
+
+    @router.post("/r/review")
+    async def report_recheck(request: Request, state: State, session: SessionDep) -> Response:
+        """类别不对？: show the unit for another category."""
+        try:
+            form = await _form(request)
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        category = _str(form, "category", 16) or None
+        return await _review(request, state, session, draft, category=category)
+
+    async def _review(
+        request: Request,
+        state: State,
+        session: SessionDep,
+        draft: dict[str, Any],
+        *,
+        category: str | None,
+    ) -> Response:
+        known = dict(_categories())
+        if category not in known:
+            category = None
+        preview = intake.preview_routing(
+            text=draft["text"], township=draft.get("township"), category_override=category
+        )
+        similar = await intake.find_similar_open_cases(
+            session=session,
+            text=draft["text"],
+            category=preview.category,
+            township=draft.get("township"),
+            village=draft.get("village"),
+            latitude=draft.get("lat"),
+            longitude=draft.get("lon"),
+        )
+        return page(
+            request,
+            "review.html",
+            {
+                "draft": draft,
+                "token": rw.draft_token(state.settings, draft),
+                "preview": preview,
+                "reason": rw.plain_reason(preview),
+                "safety": rw.safety_alert(draft["text"]),
+                "similar": similar,
+                "categories": list(known.items()),
+                "chosen": category or preview.category,
+                "override": category,
+            },
+        )
+
+    @router.post("/r/submit")
+    async def report_submit(request: Request, state: State, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+            await _limit(request, form, [("submit_ip", _client_ip(request))])
+            category = _str(form, "category", 16) or None
+            case, reporter = await rw.submit_web_report(
+                session=session,
+                upload_dir=state.settings.upload_dir,
+                draft=draft,
+                category=category if category in dict(_categories()) else None,
+                lang=_lang_of(request),
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        return RedirectResponse(_track_url(request, case, reporter) + "?new=1", status_code=303)
+
+    @router.post("/r/follow")
+    async def report_follow(request: Request, state: State, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+            await _limit(request, form, [("submit_ip", _client_ip(request))])
+            person = await rw.web_person(
+                session=session,
+                phone=None if draft.get("anonymous") else draft.get("phone"),
+                lang=_lang_of(request),
+            )
+            case = await intake.follow_case(
+                session=session, person=person, case_code=_str(form, "code", 32)
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        return RedirectResponse(_track_url(request, case, person) + "?followed=1", status_code=303)
+
+    @router.get("/t")
+    async def lookup_form(request: Request) -> Response:
+        return page(request, "lookup.html", {})
+
+    @router.post("/t")
+    async def lookup(request: Request, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            phone = _str(form, "phone", 32)
+            await _limit(
+                request, form, [("lookup_ip", _client_ip(request)), ("lookup_phone", phone)]
+            )
+            case, reporter = await rw.lookup_by_phone(
+                session=session, code=_str(form, "code", 32), phone=phone
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 404)
+        return RedirectResponse(_track_url(request, case, reporter), status_code=303)
+
+    @router.get("/t/{token}")
+    async def track(request: Request, token: str, state: State, session: SessionDep) -> Response:
+        try:
+            case, person = await _tracked(state, session, token)
+            view = await cases.case_view(session=session, person=person, case=case)
+        except DomainError as exc:
+            return refused(request, exc.message, 404)
+        assert case.id is not None
+        timeline = await rw.public_timeline(session=session, case_id=case.id)
+        return page(
+            request,
+            "track.html",
+            {
+                "case": case,
+                "view": view,
+                "timeline": timeline,
+                "link": f"{state.settings.web_base_url.rstrip('/')}/t/{token}",
+                "token": token,
+                "new": request.query_params.get("new") == "1",
+                "followed": request.query_params.get("followed") == "1",
+                "rated": request.query_params.get("rated", ""),
+                "safety": case.risk_level == RiskLevel.red
+                and case.status not in (CaseStatus.closed, CaseStatus.resolved),
+                "may_rate": view.may_rate and case.status == CaseStatus.resolved,
+            },
+        )
+
+    @router.post("/t/{token}/rate")
+    async def rate(request: Request, token: str, state: State, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            await _limit(request, form, [("rate_ip", _client_ip(request))])
+            case, person = await _tracked(state, session, token)
+            assert case.id is not None
+            done = await workflow.rate(
+                session=session,
+                actor=person,
+                case_id=case.id,
+                score=_str(form, "score", 32),
+                reason=_str(form, "reason", 500) or None,
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            await session.rollback()
+            return refused(request, exc.message, 409)
+        outcome = "reopened" if done.status == CaseStatus.reopened else "closed"
+        return RedirectResponse(f"/t/{quote(token)}?rated={outcome}", status_code=303)
+
+    @router.get("/ask")
+    async def ask_form(request: Request) -> Response:
+        return page(request, "ask.html", {"question": "", "hits": None})
+
+    @router.post("/ask")
+    async def ask(request: Request, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            question = _str(form, "question", legal.MAX_QUESTION_CHARS)
+            if not question:
+                raise Refusal("err_question_required")
+            await _limit(request, form, [("ask_ip", _client_ip(request))])
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        hits = consult(question)
+        await legal.log_question(session=session, person=None, question=question, hits=hits)
+        return page(
+            request,
+            "ask.html",
+            {"question": question, "hits": hits, "safety": rw.safety_alert(question)},
+        )
+
+    @router.post("/ask/lawyer")
+    async def ask_lawyer(request: Request, session: SessionDep) -> Response:
+        try:
+            form = await _form(request)
+            anonymous = bool(form.get("anonymous"))
+            phone = None if anonymous else rw.clean_phone(_str(form, "phone", 32))
+            await _limit(
+                request, form, [("submit_ip", _client_ip(request)), ("report_phone", phone)]
+            )
+            person = await rw.web_person(session=session, phone=phone, lang=_lang_of(request))
+            case = await legal.handoff_to_lawyer(
+                session=session,
+                person=person,
+                question=_str(form, "question", legal.MAX_QUESTION_CHARS),
+                contact_phone=phone,
+                anonymous=anonymous or phone is None,
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        return RedirectResponse(_track_url(request, case, person) + "?new=1", status_code=303)
+
+    return router
+
+
+async def _tracked(state: State, session: SessionDep, token: str) -> tuple[Case, Person]:
+    key = rw.read_tracking_token(state.settings, token)
+    case = await session.get(Case, key.case_id)
+    person = await session.get(Person, key.person_id)
+    if case is None or person is None:
+        raise NotFound(rw.BAD_LINK, code="track_bad")
+    return case, person
+
+
+async def _read_report(request: Request, form: FormData, state: State) -> dict[str, Any]:
+    """The first step's fields, checked: text, place, contact."""
+    county = state.county
+    text = _str(form, "text", MAX_TEXT + 1)
+    if not text:
+        raise Refusal("err_text_required")
+    if len(text) > MAX_TEXT:
+        raise Refusal("err_too_big", 413)
+    township = _str(form, "township", 32) or None
+    village = _str(form, "village", 64) or None
+    if township and township not in county.township_data:
+        raise ValidationFailed("请选择本县的乡镇。", code="township_unknown")
+    if village:
+        home = county.township_of_village(village)
+        if home is None or (township and home != township):
+            raise Refusal("err_village")
+        township = township or home
+    lat, lon = _float(form, "lat"), _float(form, "lon")
+    if (lat is None) != (lon is None):
+        lat = lon = None
+    if lat is not None and lon is not None and not county.point_in_county(lat, lon):
+        raise Refusal("err_location")
+    anonymous = bool(form.get("anonymous"))
+    phone = None if anonymous else rw.clean_phone(_str(form, "phone", 32))
+    return {
+        "text": text,
+        "township": township,
+        "village": village,
+        "address": _str(form, "address", 256) or None,
+        "lat": lat,
+        "lon": lon,
+        "anonymous": anonymous,
+        "phone": phone,
+    }
