@@ -67,21 +67,25 @@ class Guard:
         self._secret = settings.web_secret_key.get_secret_value().encode()
         self._pow = URLSafeTimedSerializer(self._secret.decode(), salt="zongzhitong.pow")
 
-    async def check(self, kind: str, key: str | None, *, solved: bool) -> Verdict:
-        """Count one request of ``kind`` for ``key`` (an IP or a phone); None counts nothing."""
-        if not key:
-            return Verdict.ok
-        limits = _limits(kind)
-        digest = hashlib.sha256(self._secret + key.encode()).hexdigest()[:24]
-        if not await self.limiter.test(limits.hard, kind, digest):
-            return Verdict.refused
-        if await self.limiter.test(limits.soft, kind, digest):
-            await self.limiter.hit(limits.soft, kind, digest)
-            await self.limiter.hit(limits.hard, kind, digest)
-            return Verdict.ok
-        if not solved:
+    async def check(self, checks: list[tuple[str, str | None]], *, solved: bool) -> Verdict:
+        """One request, counted against each (kind, key) — an IP or a phone; a None key counts
+        nothing. Refused past any hard limit; challenged (and not counted) past a soft limit
+        unless ``solved``."""
+        keyed = [
+            (kind, _limits(kind), hashlib.sha256(self._secret + key.encode()).hexdigest()[:24])
+            for kind, key in checks
+            if key
+        ]
+        for kind, limits, digest in keyed:
+            if not await self.limiter.test(limits.hard, kind, digest):
+                return Verdict.refused
+        within = [await self.limiter.test(limits.soft, kind, d) for kind, limits, d in keyed]
+        if not all(within) and not solved:
             return Verdict.challenge
-        await self.limiter.hit(limits.hard, kind, digest)
+        for (kind, limits, digest), soft_ok in zip(keyed, within, strict=True):
+            if soft_ok:
+                await self.limiter.hit(limits.soft, kind, digest)
+            await self.limiter.hit(limits.hard, kind, digest)
         return Verdict.ok
 
     async def reset(self) -> None:
@@ -92,15 +96,18 @@ class Guard:
     def new_challenge(self) -> str:
         return self._pow.dumps(secrets.token_hex(8))
 
-    def solved(self, challenge: str | None, answer: str | None) -> bool:
-        """Whether ``answer`` solves a fresh challenge issued by this server."""
+    async def solved(self, challenge: str | None, answer: str | None) -> bool:
+        """Whether ``answer`` solves a fresh challenge issued by this server (each used once)."""
         if not challenge or not answer or len(answer) > 32:
             return False
         try:
-            self._pow.loads(challenge[:200], max_age=POW_MAX_AGE)
+            nonce = self._pow.loads(challenge[:200], max_age=POW_MAX_AGE)
         except BadSignature:
             return False
-        return pow_ok(challenge, answer)
+        if not pow_ok(challenge, answer):
+            return False
+        uses = await self.storage.incr(f"pow/{nonce}", POW_MAX_AGE)
+        return uses == 1
 
     # --- CSRF for people without an account (double submit, keyed) ---
 

@@ -117,13 +117,12 @@ def _float(form: FormData, name: str) -> float | None:
 async def _limit(request: Request, form: FormData, checks: list[tuple[str, str | None]]) -> None:
     """Count the request against each (kind, key); challenge or refuse past the limits."""
     guard = _guard(request)
-    solved = guard.solved(_str(form, "pow_challenge"), _str(form, "pow_answer"))
-    for kind, key in checks:
-        verdict = await guard.check(kind, key, solved=solved)
-        if verdict == Verdict.refused:
-            raise Refusal("err_rate", 429)
-        if verdict == Verdict.challenge:
-            raise ChallengeNeeded()
+    solved = await guard.solved(_str(form, "pow_challenge"), _str(form, "pow_answer"))
+    verdict = await guard.check(checks, solved=solved)
+    if verdict == Verdict.refused:
+        raise Refusal("err_rate", 429)
+    if verdict == Verdict.challenge:
+        raise ChallengeNeeded()
 
 
 class ChallengeNeeded(Exception):
@@ -414,6 +413,7 @@ def create_router() -> APIRouter:
                 question=_str(form, "question", legal.MAX_QUESTION_CHARS),
                 contact_phone=phone,
                 anonymous=anonymous or phone is None,
+                channel="web",
             )
         except Refusal as exc:
             return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
