@@ -62,8 +62,13 @@ def _browser_id(request: Request) -> str:
 
 
 def _client_ip(request: Request) -> str:
-    # Behind the project's nginx the real address comes in X-Real-IP; direct otherwise.
-    return request.headers.get("x-real-ip") or (request.client.host if request.client else "")
+    """The resident's address: nginx's (last) X-Forwarded-For entry when nginx on this machine
+    passed the request on, else the peer (a header from anyone else is not believed)."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded and peer in ("127.0.0.1", "::1"):
+        return forwarded.split(",")[-1].strip()[:64]
+    return peer
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
