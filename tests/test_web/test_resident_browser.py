@@ -76,7 +76,11 @@ async def test_a_resident_reports_from_a_phone_and_rates_the_result(
         browser = await pw.chromium.launch(executable_path=phone_chromium, args=LAUNCH_ARGS)
         try:
             phone_ctx = await browser.new_context(
-                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+                viewport=PHONE,
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-CN",
             )
             page = await phone_ctx.new_page()
             await page.goto(server.url + "/r")
@@ -151,7 +155,9 @@ async def test_a_resident_reports_from_a_phone_and_rates_the_result(
             await page.screenshot(path=str(ARTIFACTS / "resident_ask.png"), full_page=True)
 
             # 200% zoom on the same phone: a 180 px wide layout, nothing cut off sideways
-            zoomed = await browser.new_context(viewport={"width": 180, "height": 370})
+            zoomed = await browser.new_context(
+                viewport={"width": 180, "height": 370}, locale="zh-CN"
+            )
             small = await zoomed.new_page()
             await small.goto(server.url + "/r")
             overflow = await small.evaluate(

@@ -270,3 +270,10 @@ async def test_a_forged_draft_is_refused(
         token = await csrf(client)
         page = await client.post("/r/submit", data={"csrf_token": token, "draft": "x.y.z"})
     assert page.status_code == 400 and "表单已失效" in page.text
+
+
+def test_chinese_and_english_texts_have_the_same_keys() -> None:
+    from backend.web.resident_texts import EN, ZH
+
+    assert set(ZH) == set(EN)
+    assert all(value.strip() for value in (*ZH.values(), *EN.values()))

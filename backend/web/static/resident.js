@@ -31,8 +31,12 @@
     township.addEventListener("change", filter);
     filter();
   }
-  var back = document.querySelector("[data-back]");
-  if (back) { back.addEventListener("click", function (e) { e.preventDefault(); history.back(); }); }
+  var backs = document.querySelectorAll("[data-back]");
+  for (var b = 0; b < backs.length; b++) {
+    backs[b].addEventListener("click", function (e) {
+      if (history.length > 1) { e.preventDefault(); history.back(); }
+    });
+  }
   var form = document.getElementById("pow-form");
   if (form && window.crypto && crypto.subtle && window.TextEncoder) {
     var challenge = document.getElementById("pow-challenge").value;
