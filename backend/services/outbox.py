@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 
-from backend.models import OutboxMessage, OutboxState, Person, Unit
+from backend.models import OutboxMessage, OutboxState, Person, Role, Unit
 from backend.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ async def enqueue(
     """Add a notice to the caller's transaction (no commit); a repeated dedupe key is ignored."""
     if person is None and unit is None:
         raise ValueError("an outbox message needs a person or a unit as recipient")
+    if person is not None and person.telegram_id is None and person.role == Role.resident:
+        return  # a resident of the web page reads every update on their tracking page
     chat_id = person.telegram_id if person is not None else unit.chat_id if unit else None
     body = dict(payload)
     if case_id is not None:

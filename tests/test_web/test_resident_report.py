@@ -96,6 +96,8 @@ async def test_report_with_a_photo_becomes_a_web_case_queued_for_the_unit(
         assert image.format == "JPEG"
         assert not image.getexif()  # the location (and all EXIF) is gone
     assert any(c.kind == "case_card" and c.recipient_unit_id == case.lead_unit_id for c in cards)
+    # the web reporter has no Telegram chat: they read updates on the tracking page instead
+    assert not [c for c in cards if c.recipient_person_id == case.reporter_id]
 
 
 async def test_shared_location_keeps_the_photo_exif(
