@@ -29,6 +29,7 @@ from backend.services.legal import normalize_phone
 
 TRACK_MAX_AGE = 3 * 365 * 24 * 3600  # a tracking link works for three years
 DRAFT_MAX_AGE = 2 * 3600  # the review step must be confirmed within two hours
+MAX_DRAFT_TOKEN = 64_000  # 5,000 characters of any Chinese text sign to about 15,000
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_SIDE = 2048
@@ -114,7 +115,7 @@ def draft_token(settings: Settings, draft: dict[str, Any]) -> str:
 def read_draft_token(settings: Settings, token: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = _serializer(settings, "zongzhitong.draft").loads(
-            token[:20_000], max_age=DRAFT_MAX_AGE
+            token[:MAX_DRAFT_TOKEN], max_age=DRAFT_MAX_AGE
         )
     except SignatureExpired as exc:
         raise ValidationFailed("填写时间过长，请重新填写。", code="draft_expired") from exc

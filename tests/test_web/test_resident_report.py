@@ -279,3 +279,31 @@ def test_chinese_and_english_texts_have_the_same_keys() -> None:
 
     assert set(ZH) == set(EN)
     assert all(value.strip() for value in (*ZH.values(), *EN.values()))
+
+
+async def test_a_long_report_survives_the_review_step(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(5000))
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        done = await report(client, text=text)
+    assert done.status_code == 303
+    case = await _case(world, done.headers["location"])
+    assert case.text == text
+
+
+async def test_the_language_switch_of_a_posted_page_leads_to_a_page_that_exists(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        token = await csrf(client)
+        page = await review(client, token)
+        draft = DRAFT_RE.search(page.text)
+        assert draft
+        again = await client.post(
+            "/r/review", data={"csrf_token": token, "draft": draft.group(1), "category": "D04"}
+        )
+        switch = re.search(r'href="([^"]+\?lang=en)"', again.text)
+        assert switch and switch.group(1) == "/r?lang=en"
+        english = await client.get(switch.group(1))
+    assert english.status_code == 200 and "Report a problem" in english.text

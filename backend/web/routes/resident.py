@@ -82,12 +82,23 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
         "status_labels": STATUS_LABELS,
         "rating_labels": RATING_LABELS,
     } | context
-    response = render(request, f"resident/{name}", full, status_code=status)
+    response = render(request, f"resident/{name}", full | _lang_links(request), status)
     if request.cookies.get(BROWSER_COOKIE) != browser:
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="lax", max_age=86400)
     if request.query_params.get("lang") in TEXTS:
         response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
     return response
+
+
+GET_PAGES = ("/r", "/t", "/ask")
+
+
+def _lang_links(request: Request) -> dict[str, str]:
+    """Where the language switch goes: the same page when it can be fetched again, else /r."""
+    path = request.url.path
+    if request.method != "GET" and path not in GET_PAGES:
+        path = "/r"
+    return {"lang_path": path}
 
 
 def refused(request: Request, message: str, status: int) -> Response:
@@ -213,7 +224,7 @@ def create_router() -> APIRouter:
         """类别不对？: show the unit for another category."""
         try:
             form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
         except Refusal as exc:
             return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
         except DomainError as exc:
@@ -264,7 +275,7 @@ def create_router() -> APIRouter:
     async def report_submit(request: Request, state: State, session: SessionDep) -> Response:
         try:
             form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
             await _limit(request, form, [("submit_ip", _client_ip(request))])
             category = _str(form, "category", 16) or None
             case, reporter = await rw.submit_web_report(
@@ -286,7 +297,7 @@ def create_router() -> APIRouter:
     async def report_follow(request: Request, state: State, session: SessionDep) -> Response:
         try:
             form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", 20_000))
+            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
             await _limit(request, form, [("submit_ip", _client_ip(request))])
             person = await rw.web_person(
                 session=session,
