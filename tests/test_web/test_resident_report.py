@@ -208,6 +208,7 @@ async def test_a_similar_open_case_offers_follow_instead_of_a_duplicate(
         page = await review(client, token, township="弥城镇", village="城南社区")
         assert "关注此案" in page.text and original.code in page.text
         assert "仍要提交" in page.text
+        assert "路灯坏了" not in page.text.split("similar-title")[1]  # no other resident's text
         draft = DRAFT_RE.search(page.text)
         assert draft
         followed = await client.post(

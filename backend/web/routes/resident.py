@@ -347,6 +347,7 @@ def create_router() -> APIRouter:
             return refused(request, exc.message, 404)
         assert case.id is not None
         timeline = await rw.public_timeline(session=session, case_id=case.id)
+        new = request.query_params.get("new") == "1"
         return page(
             request,
             "track.html",
@@ -356,11 +357,11 @@ def create_router() -> APIRouter:
                 "timeline": timeline,
                 "link": f"{state.settings.web_base_url.rstrip('/')}/t/{token}",
                 "token": token,
-                "new": request.query_params.get("new") == "1",
+                "new": new,
                 "followed": request.query_params.get("followed") == "1",
                 "rated": request.query_params.get("rated", ""),
-                "safety": case.risk_level == RiskLevel.red
-                and case.status not in (CaseStatus.closed, CaseStatus.resolved),
+                "safety": case.status not in (CaseStatus.closed, CaseStatus.resolved)
+                and (case.risk_level == RiskLevel.red or (new and rw.safety_alert(case.text))),
                 "may_rate": view.may_rate and case.status == CaseStatus.resolved,
             },
         )
