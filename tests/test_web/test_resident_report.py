@@ -308,3 +308,28 @@ async def test_the_language_switch_of_a_posted_page_leads_to_a_page_that_exists(
         assert switch and switch.group(1) == "/r?lang=en"
         english = await client.get(switch.group(1))
     assert english.status_code == 200 and "Report a problem" in english.text
+
+
+async def test_past_the_hourly_limit_a_report_needs_the_browser_challenge(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    from backend.services.web_guard import solve_pow
+
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        token = await csrf(client)
+        for _ in range(10):  # report_ip: 10 an hour
+            assert (await review(client, token)).status_code == 200
+        challenged = await review(client, token, township="弥城镇")
+        assert challenged.status_code == 429 and "安全验证" in challenged.text
+        # the challenge page carries the answers already given, and asks for photos again
+        assert 'value="弥城镇"' in challenged.text and 'name="photos"' in challenged.text
+        challenge = re.search(r'id="pow-challenge" value="([^"]+)"', challenged.text)
+        assert challenge
+        solved = await review(
+            client,
+            token,
+            township="弥城镇",
+            pow_challenge=challenge.group(1),
+            pow_answer=solve_pow(challenge.group(1)),
+        )
+    assert solved.status_code == 200 and "请确认" in solved.text

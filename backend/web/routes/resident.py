@@ -151,7 +151,7 @@ def _challenge(request: Request, form: FormData) -> Response:
         for key, value in form.multi_items()
         if isinstance(value, str) and key not in ("pow_challenge", "pow_answer", "csrf_token")
     ]
-    has_files = any(not isinstance(value, str) for _, value in form.multi_items())
+    has_files = request.url.path == "/r"  # the photos cannot be carried over: picked again
     return page(
         request,
         "challenge.html",
