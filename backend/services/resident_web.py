@@ -124,6 +124,18 @@ def read_draft_token(settings: Settings, token: str) -> dict[str, Any]:
     return data
 
 
+def question_token(settings: Settings, log_id: int) -> str:
+    """Signs a logged legal question's id for its 有帮助/没帮助 buttons (ids are never trusted)."""
+    return _serializer(settings, "zongzhitong.ask").dumps(log_id)
+
+
+def read_question_token(settings: Settings, token: str) -> int:
+    try:
+        return int(_serializer(settings, "zongzhitong.ask").loads(token[:200], max_age=86400))
+    except BadSignature as exc:
+        raise ValidationFailed("页面已过期，请重新提问。", code="ask_token_bad") from exc
+
+
 def clean_phone(raw: str | None) -> str | None:
     """A contact number, normalised; ValidationFailed when something was typed but is no number."""
     if not (raw or "").strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -85,3 +86,24 @@ async def test_an_empty_question_or_a_bad_phone_is_refused(
         )
     assert empty.status_code == 400 and "请先写下您想咨询的问题" in empty.text
     assert bad_phone.status_code == 400 and "手机号格式不对" in bad_phone.text
+
+
+async def test_helpful_or_not_is_stored_on_the_logged_question_only_with_its_signed_id(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        token = await csrf(client, "/ask")
+        page = await client.post("/ask", data={"csrf_token": token, "question": LOAN})
+        log = re.search(r'name="log" value="([^"]+)"', page.text)
+        assert log
+        forged = await client.post(
+            "/ask/feedback", data={"csrf_token": token, "log": "1", "helpful": "0"}
+        )
+        thanks = await client.post(
+            "/ask/feedback", data={"csrf_token": token, "log": log.group(1), "helpful": "0"}
+        )
+    assert forged.status_code == 400
+    assert thanks.status_code == 200 and "谢谢您的反馈" in thanks.text
+    async with world.factory() as session:
+        row = (await session.exec(select(LegalQuestionLog))).one()
+    assert row.helpful is False

@@ -81,6 +81,7 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
         "csrf": _guard(request).csrf_for(browser),
         "status_labels": STATUS_LABELS,
         "rating_labels": RATING_LABELS,
+        "status_code": status,
     } | context
     response = render(request, f"resident/{name}", full | _lang_links(request), status)
     if request.cookies.get(BROWSER_COOKIE) != browser:
@@ -407,12 +408,36 @@ def create_router() -> APIRouter:
         except ChallengeNeeded:
             return _challenge(request, form)
         hits = consult(question)
-        await legal.log_question(session=session, person=None, question=question, hits=hits)
+        row = await legal.log_question(session=session, person=None, question=question, hits=hits)
+        assert row.id is not None
         return page(
             request,
             "ask.html",
-            {"question": question, "hits": hits, "safety": rw.safety_alert(question)},
+            {
+                "question": question,
+                "hits": hits,
+                "safety": rw.safety_alert(question),
+                "log_token": rw.question_token(request.app.state.web.settings, row.id),
+            },
         )
+
+    @router.post("/ask/feedback")
+    async def ask_feedback(request: Request, state: State, session: SessionDep) -> Response:
+        """有帮助/没帮助 on an answer: the admin's list of answers to improve."""
+        try:
+            form = await _form(request)
+            await _limit(request, form, [("ask_ip", _client_ip(request))])
+            log_id = rw.read_question_token(state.settings, _str(form, "log"))
+            await legal.mark_helpful(
+                session=session, log_id=log_id, helpful=_str(form, "helpful") == "1"
+            )
+        except Refusal as exc:
+            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+        except ChallengeNeeded:
+            return _challenge(request, form)
+        except DomainError as exc:
+            return refused(request, exc.message, 400)
+        return page(request, "message.html", {"message": TEXTS[_lang_of(request)]["ask_thanks"]})
 
     @router.post("/ask/lawyer")
     async def ask_lawyer(request: Request, session: SessionDep) -> Response:
