@@ -12,8 +12,9 @@ import io
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlmodel import col, select
 
 from backend.config import Settings
 from backend.models import Attachment, Case, CaseEvent, Person, Role
+from backend.models.base import utcnow
 from backend.services import intake
 from backend.services.errors import NotFound, ValidationFailed
 from backend.services.legal import normalize_phone
@@ -33,6 +35,7 @@ MAX_DRAFT_TOKEN = 64_000  # 5,000 characters of any Chinese text sign to about 1
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_SIDE = 2048
+MAX_PHOTO_PIXELS = 40_000_000  # larger pictures are refused before they are decoded
 PHOTO_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP"})
 BAD_LINK = "查询链接无效，请核对链接或用事项编号和手机号查询。"
 WEB_FILE_PREFIX = "web:"  # Attachment.telegram_file_id of a file stored by the web page
@@ -157,6 +160,8 @@ def reencode_photo(data: bytes, *, keep_exif: bool) -> bytes:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in PHOTO_FORMATS:
                 raise ValidationFailed("只能上传照片（JPG、PNG 等图片）。", code="photo_type")
+            if probe.size[0] * probe.size[1] > MAX_PHOTO_PIXELS:
+                raise ValidationFailed("照片太大了（每张不超过 8 MB）。", code="photo_too_big")
             probe.verify()
         opened = Image.open(io.BytesIO(data))
         exif = opened.info.get("exif") if keep_exif else None
@@ -176,12 +181,23 @@ def store_pending_photos(upload_dir: Path, photos: list[bytes]) -> str | None:
     """Keep re-encoded photos until the report is confirmed; returns the batch id."""
     if not photos:
         return None
+    _drop_stale_batches(upload_dir / "pending")
     batch = secrets.token_hex(12)
     folder = upload_dir / "pending" / batch
     folder.mkdir(parents=True, exist_ok=True)
     for number, photo in enumerate(photos[:MAX_PHOTOS], start=1):
         (folder / f"{number}.jpg").write_bytes(photo)
     return batch
+
+
+def _drop_stale_batches(pending: Path) -> None:
+    """Photos of reports never confirmed are deleted once their draft has expired."""
+    if not pending.is_dir():
+        return
+    cutoff = time.time() - DRAFT_MAX_AGE - 60
+    for folder in pending.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def claim_pending_photos(upload_dir: Path, batch: str | None, case_code: str) -> list[str]:
@@ -262,6 +278,23 @@ async def submit_web_report(
     if names:
         await session.commit()
     return case, reporter
+
+
+async def find_submitted(*, session: Any, draft: dict[str, Any]) -> tuple[Case, Person] | None:
+    """The case an earlier submission of this very draft created (a double click), if any."""
+    since = utcnow() - timedelta(seconds=DRAFT_MAX_AGE)
+    query = (
+        select(Case)
+        .where(Case.channel == "web", Case.text == draft["text"], col(Case.created_at) >= since)
+        .order_by(col(Case.id).desc())
+    )
+    phone = None if draft.get("anonymous") else draft.get("phone")
+    for case in (await session.exec(query.limit(20))).all():
+        if case.contact_phone == phone and case.anonymous == bool(draft.get("anonymous")):
+            reporter = await session.get(Person, case.reporter_id) if case.reporter_id else None
+            if reporter is not None:
+                return case, reporter
+    return None
 
 
 async def lookup_by_phone(*, session: Any, code: str, phone: str) -> tuple[Case, Person]:

@@ -88,6 +88,10 @@ class Guard:
             await self.limiter.hit(limits.hard, kind, digest)
         return Verdict.ok
 
+    async def first_use(self, key: str, seconds: int) -> bool:
+        """True the first time ``key`` is seen within ``seconds`` (a draft submitted twice)."""
+        return await self.storage.incr(f"once/{key}", seconds) == 1
+
     async def reset(self) -> None:
         await self.storage.reset()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from backend.models import Attachment, Case, OutboxMessage, Person
+from backend.services import resident_web
 from tests.test_web.conftest import World
 from tests.test_web.resident_client import (
     DRAFT_RE,
@@ -333,3 +335,28 @@ async def test_past_the_hourly_limit_a_report_needs_the_browser_challenge(
             pow_answer=solve_pow(challenge.group(1)),
         )
     assert solved.status_code == 200 and "请确认" in solved.text
+
+
+async def test_a_draft_submitted_twice_makes_one_case_and_shows_it_both_times(
+    world_any: World, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with resident_client(resident_settings(world_any, tmp_path), engine) as client:
+        token = await csrf(client)
+        page = await review(client, token, phone="13812345678")
+        draft = DRAFT_RE.search(page.text)
+        assert draft
+        form = {"csrf_token": token, "draft": draft.group(1)}
+        first, second = await asyncio.gather(
+            client.post("/r/submit", data=form), client.post("/r/submit", data=form)
+        )
+    assert first.status_code == second.status_code == 303
+    keys = [
+        resident_web.read_tracking_token(
+            world_any.settings, r.headers["location"][3:].split("?")[0]
+        )
+        for r in (first, second)
+    ]
+    assert keys[0] == keys[1]
+    async with world_any.factory() as session:
+        made = (await session.exec(select(Case).where(Case.channel == "web"))).all()
+    assert len(made) == 1

@@ -7,6 +7,7 @@ solver. Handlers parse, call a service, render: intake, workflow and legal do th
 
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
 from typing import Any
@@ -209,7 +210,10 @@ def create_router() -> APIRouter:
             if len(photos) > rw.MAX_PHOTOS:
                 raise Refusal("err_too_many_photos")
             keep = bool(form.get("share_location"))
-            encoded = [rw.reencode_photo(await p.read(), keep_exif=keep) for p in photos]
+            encoded = [
+                await asyncio.to_thread(rw.reencode_photo, await p.read(), keep_exif=keep)
+                for p in photos
+            ]
             draft["photos"] = rw.store_pending_photos(state.settings.upload_dir, encoded)
             draft["photo_count"] = len(encoded)
         except Refusal as exc:
@@ -279,13 +283,16 @@ def create_router() -> APIRouter:
             draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
             await _limit(request, form, [("submit_ip", _client_ip(request))])
             category = _str(form, "category", 16) or None
-            case, reporter = await rw.submit_web_report(
-                session=session,
-                upload_dir=state.settings.upload_dir,
-                draft=draft,
-                category=category if category in dict(_categories()) else None,
-                lang=_lang_of(request),
-            )
+            if await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
+                case, reporter = await rw.submit_web_report(
+                    session=session,
+                    upload_dir=state.settings.upload_dir,
+                    draft=draft,
+                    category=category if category in dict(_categories()) else None,
+                    lang=_lang_of(request),
+                )
+            else:
+                case, reporter = await _earlier_submission(session, draft)
         except Refusal as exc:
             return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
         except ChallengeNeeded:
@@ -300,6 +307,8 @@ def create_router() -> APIRouter:
             form = await _form(request)
             draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
             await _limit(request, form, [("submit_ip", _client_ip(request))])
+            if not await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
+                raise ValidationFailed("这份反映已经提交或关注过了。", code="draft_used")
             person = await rw.web_person(
                 session=session,
                 phone=None if draft.get("anonymous") else draft.get("phone"),
@@ -468,6 +477,18 @@ def create_router() -> APIRouter:
     return router
 
 
+async def _earlier_submission(session: SessionDep, draft: dict[str, Any]) -> tuple[Case, Person]:
+    """A draft sent twice (double click, reload): wait for the first to finish, show its case."""
+    for _ in range(20):
+        found = await rw.find_submitted(session=session, draft=draft)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.25)
+    raise ValidationFailed(
+        "这份反映已经提交过了，请用事项编号和手机号查询进度。", code="draft_used"
+    )
+
+
 async def _tracked(state: State, session: SessionDep, token: str) -> tuple[Case, Person]:
     key = rw.read_tracking_token(state.settings, token)
     case = await session.get(Case, key.case_id)
@@ -502,6 +523,7 @@ async def _read_report(request: Request, form: FormData, state: State) -> dict[s
     anonymous = bool(form.get("anonymous"))
     phone = None if anonymous else rw.clean_phone(_str(form, "phone", 32))
     return {
+        "n": secrets.token_hex(8),  # this draft's identity: a second submission is the first
         "text": text,
         "township": township,
         "village": village,

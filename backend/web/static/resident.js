@@ -31,6 +31,16 @@
     township.addEventListener("change", filter);
     filter();
   }
+  // One press sends a form once: buttons are disabled just after the form goes out.
+  var forms = document.querySelectorAll("form[method=post]");
+  for (var f = 0; f < forms.length; f++) {
+    forms[f].addEventListener("submit", function (e) {
+      var buttons = e.target.querySelectorAll("button[type=submit]");
+      setTimeout(function () {
+        for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
+      }, 0);
+    });
+  }
   var backs = document.querySelectorAll("[data-back]");
   for (var b = 0; b < backs.length; b++) {
     backs[b].addEventListener("click", function (e) {
