@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlmodel import col, select
 
 from backend.config import Settings
+from backend.county import County
 from backend.models import Attachment, Case, CaseEvent, Person, Role
 from backend.models.base import utcnow
 from backend.services import intake
@@ -68,13 +69,21 @@ def safety_alert(text: str) -> bool:
 _MATCHED = re.compile(r"^matched (.+?) →")
 
 
-def plain_reason(preview: intake.RoutingPreview) -> str:
-    """Why this unit, in one plain Chinese sentence built from the classifier's reasons."""
+def plain_reason(preview: intake.RoutingPreview, county: County, lang: str = "zh") -> str:
+    """Why this unit, in one plain sentence built from the classifier's reasons."""
     words: list[str] = []
     for reason in preview.reasons:
         found = _MATCHED.match(reason)
         if found:
             words += [w for w in re.split(r"[,，、\s]+", found.group(1)) if w]
+    if lang == "en":
+        category_en = county.category_name(preview.category, "en")
+        if preview.needs_triage:
+            return f"The county center assigns it to a unit (it looks like: {category_en})."
+        said = ", ".join(dict.fromkeys(words[:3]))
+        unit = county.department_name(preview.unit_code, "en")
+        because = f"You mentioned {said}: " if said else ""
+        return f"{because}this is “{category_en}”, handled by {unit}."
     category = preview.category_name or "其他事项"
     if preview.needs_triage:
         return f"暂时不能确定由哪个单位办理，由县综治中心人工分拨（初步判断为“{category}”）。"

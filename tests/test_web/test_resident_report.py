@@ -360,3 +360,31 @@ async def test_a_draft_submitted_twice_makes_one_case_and_shows_it_both_times(
     async with world_any.factory() as session:
         made = (await session.exec(select(Case).where(Case.channel == "web"))).all()
     assert len(made) == 1
+
+
+async def test_the_review_step_speaks_english_when_asked(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        await client.get("/r?lang=en")  # remembered in a cookie
+        token = await csrf(client)
+        page = await review(client, token)
+    text = _visible(page.text)
+    assert "Please check" in text and "You mentioned 路灯" in text
+    assert "确认提交" not in text and "Submit" in text
+
+
+async def test_every_control_of_every_resident_page_has_a_label(
+    world: World, sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with resident_client(resident_settings(world, tmp_path), sqlite_engine) as client:
+        token = await csrf(client)
+        review_page = await review(client, token)
+        asked = await client.post("/ask", data={"csrf_token": token, "question": "欠钱不还怎么办"})
+        pages = [review_page, asked, await client.get("/t"), await client.get("/ask")]
+    for page in pages:
+        html = page.text
+        for control in re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', html):
+            found = re.search(r'\bid="([^"]+)"', control)
+            inside_label = re.search(r"<label[^>]*>\s*" + re.escape(control), html)
+            assert inside_label or (found and f'for="{found.group(1)}"' in html), control

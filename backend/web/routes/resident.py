@@ -167,21 +167,18 @@ def _challenge(request: Request, form: FormData) -> Response:
     )
 
 
-def _lang_of(request: Request) -> str:
-    return pick_language(request)
-
-
 def _track_url(request: Request, case: Case, person: Person) -> str:
     assert case.id is not None and person.id is not None
     token = rw.tracking_token(request.app.state.web.settings, case_id=case.id, person_id=person.id)
     return f"/t/{token}"
 
 
-def _categories() -> list[tuple[str, str]]:
+def _categories(lang: str = "zh") -> list[tuple[str, str]]:
     try:
         import classifier
 
-        return [(code, c.name_zh) for code, c in classifier.categories().items()]
+        items = classifier.categories().items()
+        return [(code, c.name_en if lang == "en" else c.name_zh) for code, c in items]
     except (ImportError, AttributeError):
         return []
 
@@ -217,7 +214,7 @@ def create_router() -> APIRouter:
             draft["photos"] = rw.store_pending_photos(state.settings.upload_dir, encoded)
             draft["photo_count"] = len(encoded)
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
@@ -231,7 +228,7 @@ def create_router() -> APIRouter:
             form = await _form(request)
             draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except DomainError as exc:
             return refused(request, exc.message, 400)
         category = _str(form, "category", 16) or None
@@ -245,7 +242,7 @@ def create_router() -> APIRouter:
         *,
         category: str | None,
     ) -> Response:
-        known = dict(_categories())
+        known = dict(_categories(pick_language(request)))
         if category not in known:
             category = None
         preview = intake.preview_routing(
@@ -267,7 +264,13 @@ def create_router() -> APIRouter:
                 "draft": draft,
                 "token": rw.draft_token(state.settings, draft),
                 "preview": preview,
-                "reason": rw.plain_reason(preview),
+                "reason": rw.plain_reason(preview, state.county, pick_language(request)),
+                "category_label": state.county.category_name(
+                    preview.category, pick_language(request)
+                ),
+                "unit_label": state.county.department_name(
+                    preview.unit_code, pick_language(request)
+                ),
                 "safety": rw.safety_alert(draft["text"]),
                 "similar": similar,
                 "categories": list(known.items()),
@@ -289,12 +292,12 @@ def create_router() -> APIRouter:
                     upload_dir=state.settings.upload_dir,
                     draft=draft,
                     category=category if category in dict(_categories()) else None,
-                    lang=_lang_of(request),
+                    lang=pick_language(request),
                 )
             else:
                 case, reporter = await _earlier_submission(session, draft)
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
@@ -312,13 +315,13 @@ def create_router() -> APIRouter:
             person = await rw.web_person(
                 session=session,
                 phone=None if draft.get("anonymous") else draft.get("phone"),
-                lang=_lang_of(request),
+                lang=pick_language(request),
             )
             case = await intake.follow_case(
                 session=session, person=person, case_code=_str(form, "code", 32)
             )
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
@@ -341,7 +344,7 @@ def create_router() -> APIRouter:
                 session=session, code=_str(form, "code", 32), phone=phone
             )
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
@@ -391,7 +394,7 @@ def create_router() -> APIRouter:
                 reason=_str(form, "reason", 500) or None,
             )
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
@@ -413,7 +416,7 @@ def create_router() -> APIRouter:
                 raise Refusal("err_question_required")
             await _limit(request, form, [("ask_ip", _client_ip(request))])
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         hits = consult(question)
@@ -441,12 +444,14 @@ def create_router() -> APIRouter:
                 session=session, log_id=log_id, helpful=_str(form, "helpful") == "1"
             )
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
             return refused(request, exc.message, 400)
-        return page(request, "message.html", {"message": TEXTS[_lang_of(request)]["ask_thanks"]})
+        return page(
+            request, "message.html", {"message": TEXTS[pick_language(request)]["ask_thanks"]}
+        )
 
     @router.post("/ask/lawyer")
     async def ask_lawyer(request: Request, session: SessionDep) -> Response:
@@ -457,7 +462,7 @@ def create_router() -> APIRouter:
             await _limit(
                 request, form, [("submit_ip", _client_ip(request)), ("report_phone", phone)]
             )
-            person = await rw.web_person(session=session, phone=phone, lang=_lang_of(request))
+            person = await rw.web_person(session=session, phone=phone, lang=pick_language(request))
             case = await legal.handoff_to_lawyer(
                 session=session,
                 person=person,
@@ -467,7 +472,7 @@ def create_router() -> APIRouter:
                 channel="web",
             )
         except Refusal as exc:
-            return refused(request, TEXTS[_lang_of(request)][exc.key], exc.status)
+            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
         except ChallengeNeeded:
             return _challenge(request, form)
         except DomainError as exc:
