@@ -1,7 +1,8 @@
 """Management CLI: ``python -m backend <command>``. Settings come from the environment / ``.env``.
 
 Commands (a contract: other tools call them): ``init``, ``invite``, ``revoke-invite``, ``units``,
-``cases``, ``scan``, ``serve``, ``makemigration``. ``invite`` prints the code on its last line.
+``cases``, ``scan``, ``serve``, ``poster``, ``makemigration``. ``invite`` prints the code on its
+last line.
 """
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+
+    poster = commands.add_parser(
+        "poster",
+        help="write a PNG poster with a QR code of the residents' web page",
+        description="A printable poster (PNG) with the county's name and a QR code of the "
+        "residents' report page (WEB_BASE_URL + /r), for notice boards and WeChat posts.",
+    )
+    poster.add_argument("--out", default="poster.png", help="PNG file to write (poster.png)")
+    poster.add_argument("--url", help="link to encode (default: WEB_BASE_URL/r)")
+    poster.add_argument(
+        "--font", help="a font file with Chinese glyphs (default: the first installed CJK font)"
+    )
 
     make = commands.add_parser(
         "makemigration",
@@ -259,6 +272,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_poster(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.county import load_county
+    from backend.web import poster
+
+    county = load_county(settings.county_data)
+    url = args.url or f"{settings.web_base_url.rstrip('/')}/r"
+    font = poster.chinese_font(Path(args.font) if args.font else None)
+    if font is None:
+        print(
+            "未找到中文字体，海报上用英文县名；请安装 fonts-noto-cjk 或用 --font 指定字体文件。",
+            file=sys.stderr,
+        )
+    text = poster.poster_text(county.name_zh, county.name_en, chinese=font is not None)
+    poster.make_poster(url, text, font).save(args.out, "PNG", optimize=True)
+    print(f"海报已保存：{args.out}（{url}）")
+    return 0
+
+
 async def cmd_makemigration(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
@@ -296,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(cmd_scan(settings))
             case "serve":
                 return cmd_serve(settings, args)
+            case "poster":
+                return cmd_poster(settings, args)
             case "makemigration":
                 return asyncio.run(cmd_makemigration(args))
     except DomainError as exc:

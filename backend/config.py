@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     web_login_ttl_minutes: int = 10
     web_session_hours: int = 8
     open311_api_keys: str = ""
+    upload_dir: Path = Path("./data/uploads")  # residents' web photos, one folder per case
     bot_username: str = "zongzhitong_bot"
 
     @property

@@ -167,6 +167,7 @@ async def handoff_to_lawyer(
     question: str,
     contact_phone: str | None = None,
     anonymous: bool = False,
+    channel: str = "telegram",
     now: datetime | None = None,
 ) -> Case:
     """Create a case for the 司法局 法律专家工作室 with the question as its text.
@@ -188,6 +189,7 @@ async def handoff_to_lawyer(
         contact_name=None if anonymous else (person.display_name or None),
         phone_visible=phone is not None,
         category_override=LEGAL_CATEGORY,
+        channel=channel,
     )
     return await intake.submit_report(session=session, reporter=person, draft=draft, now=now)
 

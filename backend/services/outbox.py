@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 
-from backend.models import OutboxMessage, OutboxState, Person, Unit
+from backend.models import OutboxMessage, OutboxState, Person, Role, Unit
 from backend.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -63,10 +63,13 @@ async def enqueue(
     """Add a notice to the caller's transaction (no commit); a repeated dedupe key is ignored.
 
     The recipient is a person, a unit (its group at delivery time) or a fixed ``chat_id`` (a
-    group that is no longer any unit's desk).
+    group that is no longer any unit's desk). A resident of the web page has no chat: they
+    read every update on their tracking page, so nothing is queued for them.
     """
     if person is None and unit is None and chat_id is None:
         raise ValueError("an outbox message needs a person, a unit or a chat as recipient")
+    if person is not None and person.telegram_id is None and person.role == Role.resident:
+        return
     if person is not None:
         chat_id = person.telegram_id
     elif unit is not None:

@@ -18,9 +18,10 @@ from backend.county import load_county
 from backend.db import create_engine, create_session_factory
 from backend.services import runtime
 from backend.services.errors import DomainError
+from backend.services.web_guard import Guard
 from backend.web.deps import LoginRequired, WebState
 from backend.web.render import error_page, make_templates
-from backend.web.routes import admin, auth, board, cases, open311, search, stats
+from backend.web.routes import admin, auth, board, cases, open311, resident, search, stats
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
         templates=make_templates(settings),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, board, cases, search, stats, admin, open311):
+    app.state.resident_guard = Guard(settings)
+    for module in (auth, board, cases, search, stats, admin, open311, resident):
         app.include_router(module.create_router())
 
     @app.middleware("http")

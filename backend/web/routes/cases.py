@@ -11,11 +11,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from sqlmodel import select
 
-from backend.models import Unit
-from backend.services import dashboard, workflow
+from backend.models import Attachment, Unit
+from backend.services import dashboard, resident_web, workflow
 from backend.services.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from backend.services.reasons import plain_reasons
 from backend.services.workflow import MAX_EXTENSION_DAYS, Action
@@ -128,6 +128,23 @@ def create_router() -> APIRouter:
                 "max_extension_days": MAX_EXTENSION_DAYS,
             },
         )
+
+    @router.get("/cases/{code}/files/{attachment_id}")
+    async def case_file(
+        request: Request, code: str, attachment_id: int, user: CurrentUser, session: SessionDep
+    ) -> Response:
+        """A resident's web photo, only to signed-in staff who may see the case."""
+        case = await dashboard.load_case(session=session, user=user, code=code)
+        attachment = await session.get(Attachment, attachment_id)
+        settings = request.app.state.web.settings
+        path = None
+        if attachment is not None and attachment.case_id == case.id:
+            path = resident_web.photo_path(settings.upload_dir, attachment)
+        if path is None:
+            raise NotFound("没有找到该附件。")
+        response = FileResponse(path, media_type="image/jpeg")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
 
     @router.post("/cases/{code}/{action}")
     async def case_action(
