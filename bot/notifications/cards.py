@@ -24,7 +24,7 @@ from backend.services.privacy import mask_phone, mask_text
 from backend.services.reasons import plain_reasons
 from backend.services.workflow import Action
 from bot.callbacks import Act, CaseAction
-from bot.texts import Raw, t
+from bot.texts import Raw, keys, t
 
 DEFAULT_TZ = "Asia/Shanghai"
 CARD_TEXT_LIMIT = 300
@@ -151,6 +151,9 @@ async def case_card_text(
     attachments = await attachment_count(session, case.id)
     if attachments:
         lines.append(t("notice.card.attachments", lang, count=attachments))
+    channel = f"notice.card.channel_{case.channel}"  # 网页, 网格员, open API (not the bot)
+    if channel in keys(lang):
+        lines.append(t(channel, lang))
     reasons = reasons_label(case, lang)
     if reasons:
         lines.append(t("notice.card.reasons", lang, reasons=reasons))

@@ -53,6 +53,15 @@ async def test_new_case_card_reaches_the_unit_group_with_claim_return_detail(des
     assert actions == [A.claim, A.ret, A.detail]
 
 
+async def test_a_card_says_where_a_case_came_from_unless_it_is_the_bot(desk: Desk) -> None:
+    from_web = await desk.submit("老板欠薪两个月不给", township="弥城镇", channel="web")
+    await desk.deliver()
+    assert from_web.code in desk.sent_to("hrss")[-1] and "来源：网页" in desk.sent_to("hrss")[-1]
+    from_bot = await desk.submit("老板欠薪三个月不给", township="弥城镇")
+    await desk.deliver()
+    assert from_bot.code in desk.sent_to("hrss")[-1] and "来源" not in desk.sent_to("hrss")[-1]
+
+
 async def test_claim_edits_the_card_in_place_and_sends_the_private_panel(desk: Desk) -> None:
     case = await desk.submit("老板欠薪三个月不给", township="弥城镇")
     assert case.id is not None
