@@ -24,7 +24,7 @@ from backend.county import County
 from backend.models import Case, LegalQuestionLog, Person
 from backend.services import intake
 from backend.services.errors import NotFound, ValidationFailed
-from knowledge_base import DECLINE, Consultation, Hit
+from knowledge_base import ANSWER, DECLINE, Consultation, Hit
 
 LEGAL_DEPARTMENT = "justice"
 LEGAL_CATEGORY = "C10"
@@ -86,8 +86,9 @@ def _report_like(text: str) -> bool:
 
 def takes_free_text(result: Consultation) -> bool:
     """Free text at the main menu goes to the legal desk when it is a legal question phrased as
-    one, or one the knowledge base answers; other statements start a report."""
-    return result.is_question and (result.asked or bool(result.hits))
+    one, or a statement the knowledge base answers with confidence (the answer card offers the
+    report too); other statements, a half-matching one included, start a report."""
+    return result.is_question and (result.asked or result.band == ANSWER)
 
 
 def _clean_question(question: str) -> str:

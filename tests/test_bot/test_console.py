@@ -22,7 +22,7 @@ def _number(screen: str, label: str) -> str:
     for number, text in reversed(found):
         if label in text:
             return number
-    raise AssertionError(f"no button {label!r} on screen")
+    raise AssertionError(f"no button {label!r} on screen:\n{screen[-1500:]}")
 
 
 async def test_console_walks_a_report_and_shows_the_staff_message(
@@ -78,6 +78,7 @@ async def test_console_plays_every_role_from_report_to_rating(
         lambda s: "/group 人社局工作群",
         lambda s: f"/bind {code(s)}",
         lambda s: "/as 李秀英",
+        lambda s: "/start",
         lambda s: _number(s, "反映问题"),
         lambda s: "老板拖欠我工资三个月不给，多次讨要无果",
         lambda s: _number(s, "下一步"),
@@ -109,13 +110,13 @@ async def test_console_plays_every_role_from_report_to_rating(
     screen = out.getvalue()
     assert "登记成功" in screen and "本群已绑定为「县人力资源和社会保障局」" in screen
     assert "📥 本单位待签收" in screen  # the registered staff member got the staff menu
-    submitted = screen[marks[12] : marks[13]]  # the card reached the bound group
+    submitted = screen[marks[13] : marks[14]]  # the card reached the bound group
     assert "📣 发往「人社局工作群」:\n   📋 新案件待签收" in submitted
-    claimed = screen[marks[15] : marks[16]]
+    claimed = screen[marks[16] : marks[17]]
     assert claimed.count("🔧 办理中 · 王科员 签收") == 1  # edited in place in the group, once
-    resolved = screen[marks[19] : marks[20]]
+    resolved = screen[marks[20] : marks[21]]
     assert "☑️ 已办结 · 待群众评价" in resolved
-    rated = screen[marks[21] :]
+    rated = screen[marks[22] :]
     assert "感谢您的评价" in rated and "😊 群众满意 · 已关闭" in rated
     assert rated.count("感谢") == 1  # thanked once
 
