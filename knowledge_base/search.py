@@ -253,7 +253,9 @@ class Searcher:
         top = ranked[0][1] if ranked else 0.0
         size = len(_compact(normalized))
         intent = self.intents.detect(
-            normalized, confident=top >= t.answer_score and size > t.plain_chars
+            normalized,
+            confident=top >= t.answer_score and size > t.plain_chars,
+            answerable=top >= t.answer_score,
         )
         if intent.kind != QUESTION:
             return Consultation(
