@@ -132,7 +132,7 @@ def test_an_everyday_or_report_word_in_a_legal_question_keeps_it_a_question(text
         ("哥说放弃继承就不养老", "elderly-give-up-inheritance"),
         ("哥哥说他不要遗产了，所以不管爹妈", "elderly-give-up-inheritance"),
         ("信用社贷款还不上会不会坐牢", "debt-loan-default-jail"),
-        ("银行贷款逾期还不上要坐牢吗", "debt-bank-loan-overdue"),
+        ("银行贷款逾期还不上要坐牢吗", "debt-loan-default-jail"),
         ("劳动仲裁输了还能告吗", "labour-arbitration-award-appeal"),
     ],
 )
