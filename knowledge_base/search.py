@@ -51,7 +51,7 @@ class Thresholds:
     fuzzy_cutoff: float = 82.0  # rapidfuzz ratio for a typo-level match of a whole question
     unknown_word_idf: float = 2.0  # weight of a question word the knowledge base has never seen
     related_ratio: float = 0.6  # further hits must score at least this share of the top score
-    answer_weight: float = 1.0  # the answer text counts as much as how residents ask (tuned on DEV)
+    answer_weight: float = 1.0  # the answer text counts as much as the question (tuned on DEV)
     answer_credit: float = 0.5  # share of a word's IDF credited when only the answer contains it
 
 
