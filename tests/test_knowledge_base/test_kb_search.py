@@ -105,6 +105,7 @@ def test_out_of_scope_questions_are_declined(question: str) -> None:
         "娶了个外籍媳妇，结婚证去哪里办",
         "海运的货到了港口发现受潮，找谁赔",  # maritime
         "船东不发船员工资",
+        "诈骗罪一般判几年",  # the defendant's side of a fraud
     ],
 )
 def test_each_out_of_scope_class_is_declined(question: str) -> None:
@@ -116,8 +117,10 @@ def test_each_out_of_scope_class_is_declined(question: str) -> None:
     [
         "网贷还不上会不会坐牢",  # a debtor, not a defendant
         "信用卡还不起会坐牢吗",
+        "信用卡逾期会判刑吗",
         "被人骗了五千块钱，报警以后钱还能追回来吗",  # a fraud victim
         "网上刷单被骗了怎么办",
+        "我被人骗了两万，他这算不算诈骗罪，钱能要回来吗",
         "集体分红不给我家怎么办",  # a village collective, not a company
     ],
 )
