@@ -2,6 +2,7 @@
 
     search(question, limit=3) -> list[Hit]   # [] = not confident: hand off to a person
     consult(question) -> Consultation        # chit-chat / off-topic / report / question + band
+    probability(question) -> float | None    # calibrated chance the best hit is right
     asks(text) -> bool                       # phrased as a question (question word or 吗/？)
     get_entry(entry_id) -> Entry | None
     topics() -> list[str]                    # the content files' topics, for browsing
@@ -53,6 +54,7 @@ __all__ = [
     "get_entry",
     "load",
     "preload",
+    "probability",
     "search",
     "topics",
 ]
@@ -91,6 +93,11 @@ def consult(question: str, limit: int = 3) -> Consultation:
     """What a message is (chit-chat, off-topic, report, question) and, for a question, its
     confidence band (answer, suggest, decline) with up to ``limit`` hits."""
     return _default().consult(question, limit)
+
+
+def probability(question: str) -> float | None:
+    """Calibrated probability that the best hit is right (None: nothing matched); for editors."""
+    return _default().probability(question)
 
 
 def asks(text: str) -> bool:

@@ -13,7 +13,7 @@ import csv
 import sys
 from collections import Counter
 
-from knowledge_base import ANSWER, OUT_OF_SCOPE_TOPICS, ContentError, consult, load
+from knowledge_base import ANSWER, OUT_OF_SCOPE_TOPICS, ContentError, consult, load, probability
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         elif not result.hits:
             print("  (no confident answer: hand off to a person)")
         else:
-            print(f"  ({result.band})")
+            print(f"  ({result.band}, calibrated probability {probability(question) or 0:.2f})")
         for hit in result.hits:
             print(f"  {hit.score:.2f} {hit.entry_id} {hit.topics} {hit.basis}")
     return 0

@@ -162,22 +162,25 @@ class IntentDetector:
     def is_legal(self, text: str) -> bool:
         return self._legal is not None and bool(self._legal.search(text))
 
-    def detect(self, text: str, *, confident: bool = False) -> Intent:
+    def detect(self, text: str, *, confident: bool = False, answerable: bool = False) -> Intent:
         """What the normalised message is. ``confident``: the knowledge base has a clear match
         for a message that is not short, which keeps it a legal question even with a report
         or off-topic word (a short everyday question often matches one word of an entry well,
-        so the caller says when the match counts)."""
+        so the caller says when the match counts). A problem told as a statement ("村干部优亲厚友")
+        stays a report; asked as a question with a clear match ("…去哪里举报", ``answerable``) it
+        is answered."""
         label = self.chitchat_class(text)
         if label is not None:
             return Intent(CHITCHAT, label)
         asked = self.asked(text)
         legal = self.is_legal(text)
-        if not confident:
-            size = len(_WORD_CHAR.findall(text))
-            for kind, classes in ((REPORT, self._reports), (OFF_TOPIC, self._off_topic)):
-                if size > self._max_chars[kind]:
-                    continue
-                for cls in classes:
-                    if (cls.strong or not legal) and cls.matches(text):
-                        return Intent(kind, cls.name, cls.pointer, asked)
+        size = len(_WORD_CHAR.findall(text))
+        for kind, classes in ((REPORT, self._reports), (OFF_TOPIC, self._off_topic)):
+            if size > self._max_chars[kind]:
+                continue
+            if confident if kind == OFF_TOPIC else answerable and asked:
+                continue
+            for cls in classes:
+                if (cls.strong or not legal) and cls.matches(text):
+                    return Intent(kind, cls.name, cls.pointer, asked)
         return Intent(QUESTION, asked=asked, legal=legal)
