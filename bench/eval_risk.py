@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from classifier import assess_risk  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "risk_set.csv"
-SPLITS = ("dev", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+SPLITS = ("dev", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
 
 
 @dataclass(frozen=True)
