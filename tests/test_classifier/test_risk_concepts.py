@@ -257,3 +257,36 @@ def test_the_danger_model_is_safe_to_share_between_threads() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我给他家帮忙砍树被树砸伤了，他家一分钱不出",
+        "上山砍柴被滚下来的石头砸了头，包工头说医药费他不管",
+        "帮亲戚盖房子从架子上摔下来腿断了，现在两家为医药费扯皮",
+    ],
+)
+def test_a_past_accident_told_as_a_pay_dispute_is_not_violence_nor_an_emergency(
+    text: str,
+) -> None:
+    result = assess_risk(text)
+    assert result.level != "red", result
+    assert result.department != "police", result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "帮他家砍树被树砸了，现在人还昏迷着",
+        "他拿砖头砸伤了我的头，医药费一分钱不出",
+        "他从架子上摔下来，还在流血，老板不肯赔",
+    ],
+)
+def test_violence_or_an_injury_now_stays_red_beside_a_pay_dispute(text: str) -> None:
+    assert assess_risk(text).level == "red"
+
+
+def test_violence_needs_a_human_attacker() -> None:
+    assert assess_risk("他拿砖头砸伤了我的头").department == "police"
+    assert assess_risk("修房子的时候被掉下来的砖头砸伤了头").department != "police"
