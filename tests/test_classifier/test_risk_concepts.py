@@ -48,6 +48,16 @@ RED = [
     ("self-immolation", "他说要去政府门口点火烧自己"),
     ("fight in progress, dialect", "他们打捶打起来了，还在打"),
     ("cry for help", "救命"),
+    ("strangling", "他把他媳妇按在床上掐住脖子"),
+    ("cutting oneself", "我妹在厕所里拿刀片把自己手腕割了"),
+    ("a means carried away", "我爸说活着真累，刚才拿根绳子往后山走了"),
+    ("belongings given away with despair", "奶奶说不想治了，把银行卡密码都告诉了我们"),
+    ("fallen into water, any word order", "我的弟弟 河里掉了 冲走了"),
+    ("someone alone not seen for days", "隔壁独居的老人五天没开门了"),
+    ("fire moving toward homes", "对面山冒黑烟，火正往我们村子这边过来"),
+    ("a head split open", "喝酒打起来了，他拿板凳把人家脑壳打破了"),
+    ("a push from a height", "他把我爹从坎子上推下去了，现在动不了"),
+    ("a knife at the door, asked as a question", "他拿刀在门口我该怎么办"),
 ]
 
 
@@ -110,6 +120,14 @@ HARMLESS = [
     ("gas checked, no leak", "家里的煤气罐没有漏，是楼下垃圾桶的味道"),
     ("inspected and fine", "有人说我们村的水库裂了，水务局来看了说没问题"),
     ("a pesticide bottle, not a farewell", "农药瓶子乱丢在田边，有没有人来收"),
+    ("durative 着 by a fire pit", "一家人围着火盆烤洋芋"),
+    ("a fire-prevention meeting", "村里开会说要防山火，清明不准上山烧纸"),
+    ("a tool at work", "拿锤子敲核桃，敲了一下午"),
+    ("a kitchen cut", "切菜的时候菜刀切到手了，流了点血"),
+    ("tired of work, not of living", "他说活着好累，想换个轻松点的工作"),
+    ("a past accident, healed", "上个月我从树上摔下来，腿断了，现在好了"),
+    ("more vaccine shots", "上次被狗咬了打了狂犬疫苗，还要打几针"),
+    ("a phone off", "打了几次电话都关机，估计他手机没电了，晚上再打"),
 ]
 
 
