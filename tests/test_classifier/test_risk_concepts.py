@@ -58,6 +58,18 @@ RED = [
     ("a head split open", "喝酒打起来了，他拿板凳把人家脑壳打破了"),
     ("a push from a height", "他把我爹从坎子上推下去了，现在动不了"),
     ("a knife at the door, asked as a question", "他拿刀在门口我该怎么办"),
+    ("words typed with spaces between them", "有个人 拿着斧头 在我家 门口 转"),
+    ("fuel splashed on a house", "他在我家墙上浇了柴油"),
+    ("a cigarette burn on a child", "他拿烟头烫娃娃的手"),
+    ("a standoff on a height", "我弟站在桥上哭，喊他别过来"),
+    ("taking a child along in death", "她说日子过不下去了，要带着孩子一起死"),
+    ("water around a person", "发大水了，我爹在田里，水已经齐腰了"),
+    ("held by the current", "我儿子碰到电线被电住了"),
+    ("a fall and no answer", "我爷爷跌了一跤，叫他也不吭声"),
+    ("a seizure", "娃娃发烧抽风，翻白眼了"),
+    ("groping a child", "邻居老头摸我女儿下面"),
+    ("a machine hitting a worker", "铲车把一个工人压到了，人不动了"),
+    ("a blast that hurt someone", "开山放炮把放羊的炸伤了"),
 ]
 
 
@@ -128,6 +140,10 @@ HARMLESS = [
     ("a past accident, healed", "上个月我从树上摔下来，腿断了，现在好了"),
     ("more vaccine shots", "上次被狗咬了打了狂犬疫苗，还要打几针"),
     ("a phone off", "打了几次电话都关机，估计他手机没电了，晚上再打"),
+    ("a question about what causes fires", "电动车在屋里充电会引起火灾吗"),
+    ("children catching fish", "孩子们去河里摸鱼了"),
+    ("a habit of the past, repaired", "这个坝以前经常垮，加固了以后就好了"),
+    ("a digger for hire", "挖机一天租金多少钱"),
 ]
 
 
