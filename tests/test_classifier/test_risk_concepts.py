@@ -70,6 +70,18 @@ RED = [
     ("groping a child", "邻居老头摸我女儿下面"),
     ("a machine hitting a worker", "铲车把一个工人压到了，人不动了"),
     ("a blast that hurt someone", "开山放炮把放羊的炸伤了"),
+    ("a robbery that hurt someone", "有人抢了我妈的包，把她拖倒了，膝盖都是血"),
+    ("despair with a time", "我撑不下去了，今晚就跟这个世界说再见"),
+    ("standing by the water and not leaving", "我嫂子跟我哥吵完架，一个人在水库边哭"),
+    ("a locked door and despair", "我弟把自己关在房间里，门反锁了，说不想再这样下去"),
+    ("a fire that cannot be held", "后山的火压不住了，大家快来"),
+    ("a body in the water", "鱼塘里漂着个人"),
+    ("a wall bulging over homes", "挡墙往外鼓出来了，下面就是我们住的房子"),
+    ("an overdose by a child", "小孙子误吃了爷爷的安眠药，现在迷迷糊糊的"),
+    ("a stroke", "我妈嘴角歪了，半边身子没力气"),
+    ("choking", "娃娃吃糖卡在喉咙里了，脸都憋紫了"),
+    ("a snakebite", "我爸上山被毒蛇咬了"),
+    ("a crash with people inside", "拖拉机翻到沟里了，车上有人"),
 ]
 
 
@@ -144,6 +156,11 @@ HARMLESS = [
     ("children catching fish", "孩子们去河里摸鱼了"),
     ("a habit of the past, repaired", "这个坝以前经常垮，加固了以后就好了"),
     ("a digger for hire", "挖机一天租金多少钱"),
+    ("basketball", "几个年轻人在打篮球"),
+    ("a rescue already done", "网上有人直播跳河，后来被救上来了"),
+    ("a thing of an old person is missing", "爷爷的眼镜不见了"),
+    ("a dog poisoned", "我家狗被毒死了，怎么找人赔"),
+    ("an idiom with 下药", "解决问题要对症下药"),
 ]
 
 

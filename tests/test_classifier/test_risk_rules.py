@@ -88,5 +88,5 @@ def test_a_county_can_add_a_combination(risk_file: Path) -> None:
 
 
 def test_a_bad_within_is_refused(risk_file: Path) -> None:
-    _edit(risk_file, "    within: 12", "    within: zero")
+    _edit(risk_file, "    within: 20", "    within: zero")
     assert "within must be a whole number" in _error(risk_file)
