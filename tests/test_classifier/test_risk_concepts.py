@@ -82,6 +82,14 @@ RED = [
     ("choking", "娃娃吃糖卡在喉咙里了，脸都憋紫了"),
     ("a snakebite", "我爸上山被毒蛇咬了"),
     ("a crash with people inside", "拖拉机翻到沟里了，车上有人"),
+    ("a weapon carried toward someone", "他抄起一把镰刀就冲出去了"),
+    ("hurt by a weapon, passive", "我表哥被钢管打了"),
+    ("a drunk rage with children hiding", "他又在耍酒疯，碗都摔了，孩子们躲在柜子后面"),
+    ("a conditional threat with fuel", "他提着汽油说再不赔钱就点了他家"),
+    ("labour", "媳妇羊水破了，车还没来"),
+    ("pinned under something", "搬石头的时候腿被压住了"),
+    ("children without food for days", "隔壁两个孩子三天没吃饭了"),
+    ("a head beaten against a wall", "他按着我的头往墙上撞"),
 ]
 
 
@@ -161,6 +169,11 @@ HARMLESS = [
     ("a thing of an old person is missing", "爷爷的眼镜不见了"),
     ("a dog poisoned", "我家狗被毒死了，怎么找人赔"),
     ("an idiom with 下药", "解决问题要对症下药"),
+    ("a how-to question about a robbery", "遇到有人持刀抢劫应该怎么办"),
+    ("a licence for knives", "开刀具店卖管制刀具要什么手续"),
+    ("medicine that makes one dizzy", "我爸吃了降压药有点头晕，要不要换药"),
+    ("a small cut while butchering", "帮邻居杀羊，手被刀划了一下"),
+    ("a complaint dated years ago", "2021年我在工地摔了一跤摔伤了，工伤到现在还没认定"),
 ]
 
 
