@@ -90,6 +90,14 @@ RED = [
     ("pinned under something", "搬石头的时候腿被压住了"),
     ("children without food for days", "隔壁两个孩子三天没吃饭了"),
     ("a head beaten against a wall", "他按着我的头往墙上撞"),
+    ("boiling water thrown", "他把一壶开水泼到我妈脸上"),
+    ("wounded, told in the passive", "我弟被人用玻璃划伤了脖子"),
+    ("a farewell, then unreachable", "我哥发消息叫我照顾好爸妈，现在电话关机了"),
+    ("a poison taken for a drink", "小孙子把杀虫的药当饮料喝了"),
+    ("a swallowed battery", "娃娃吞了一颗电池"),
+    ("bleeding after giving birth", "我老婆刚生完孩子，血止不住"),
+    ("two clans with weapons", "两家人都叫了人，拿着家伙在村口对峙"),
+    ("a wire on the ground", "电线掉在地上冒火花"),
 ]
 
 
@@ -174,6 +182,13 @@ HARMLESS = [
     ("medicine that makes one dizzy", "我爸吃了降压药有点头晕，要不要换药"),
     ("a small cut while butchering", "帮邻居杀羊，手被刀划了一下"),
     ("a complaint dated years ago", "2021年我在工地摔了一跤摔伤了，工伤到现在还没认定"),
+    ("a fire-safety demonstration", "消防员来村里演示液化气罐着火怎么灭"),
+    ("a head that could burst", "娃娃吵得我头都要炸了"),
+    ("a street-light wire", "路灯的电线断了，晚上黑漆漆的"),
+    ("a video of unknown truth", "手机上看到有人开车掉进河里，不知道是不是真的"),
+    ("sharpening a knife", "砍柴刀要去哪里磨"),
+    ("a shower", "热水器的热水淋浴不够热"),
+    ("a sore scar after a caesarean", "剖腹产后伤口有点痛正常吗"),
 ]
 
 
