@@ -98,6 +98,13 @@ RED = [
     ("bleeding after giving birth", "我老婆刚生完孩子，血止不住"),
     ("two clans with weapons", "两家人都叫了人，拿着家伙在村口对峙"),
     ("a wire on the ground", "电线掉在地上冒火花"),
+    ("a pregnant woman kicked", "她怀着孕，被她男人踢了肚子"),
+    ("a note left behind", "女儿留了张纸条说不要找我，人不在家了"),
+    ("a rotten-egg smell", "屋里一股臭鸡蛋味，头有点晕"),
+    ("no answer through a bathroom door", "我爸洗澡一个多小时了，敲门不应"),
+    ("a boat overturned", "我叔在水库打鱼，船翻了"),
+    ("a mine roof fell", "煤洞冒顶了，里面有两个人"),
+    ("a child carried into a van", "有个人把我家孩子抱上车开走了"),
 ]
 
 
@@ -189,6 +196,10 @@ HARMLESS = [
     ("sharpening a knife", "砍柴刀要去哪里磨"),
     ("a shower", "热水器的热水淋浴不够热"),
     ("a sore scar after a caesarean", "剖腹产后伤口有点痛正常吗"),
+    ("a flood in another county", "听说隔壁县发洪水了，我们这里还好"),
+    ("a demolition", "拆迁队把旧房子推倒了"),
+    ("a bitten cow", "我家牛被蛇咬了，要不要找兽医"),
+    ("a policy nobody explains", "政策到底怎么规定，谁都说不清楚"),
 ]
 
 
