@@ -1,14 +1,15 @@
 """Danger detection figures on the risk set (tests/data/risk_set.csv).
 
-    python bench/eval_risk.py [--data FILE] [--split dev|holdout|fresh|fresh2|all] [--misses]
+    python bench/eval_risk.py [--data FILE] [--split NAME|all] [--misses]
 
 Prints, per split: red recall (messages that need an immediate response marked red),
 red-or-orange recall (every dangerous message marked red or orange) and the share of harmless
 look-alikes marked red. Targets: >= 0.95, >= 0.97, <= 0.05.
 
-Splits: `dev` (the rules were tuned on it), `holdout`, `fresh` and `fresh2`, each written before
-the rules saw it, measured once unseen, then studied by kind (first-sight figures are in
-tests/test_classifier/test_risk_set.py). To measure honestly again, add a new split first.
+Splits (read from the file, in order): `dev` (the rules were tuned on it), `holdout`, `fresh`,
+`fresh2`, …, each written before the rules saw it, measured once unseen, then studied by kind
+(first-sight figures are in tests/test_classifier/test_risk_set.py). To measure honestly again,
+add a new split first. The last line is the throughput of `assess_risk` over the whole file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 from classifier import assess_risk  # noqa: E402
 
 DEFAULT_DATA = ROOT / "tests" / "data" / "risk_set.csv"
-SPLITS = ("dev", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,18 @@ def is_miss(row: Row, level: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
+    parser.add_argument("--split", default="all", help="one split of the file, or all")
     parser.add_argument("--misses", action="store_true", help="list every wrong row")
     args = parser.parse_args(argv)
     rows = load_rows(args.data)
+    assess_risk("热身")  # build the rules outside the timing
+    started = time.perf_counter()
     levels = [assess_risk(r.text).level for r in rows]
-    splits = list(SPLITS) if args.split == "all" else [args.split]
+    elapsed = time.perf_counter() - started
+    known = list(dict.fromkeys(r.split for r in rows))  # in file order
+    if args.split not in (*known, "all"):
+        parser.error(f"unknown split {args.split!r} (the file has: {', '.join(known)})")
+    splits = known if args.split == "all" else [args.split]
     for split in splits:
         chosen = [(r, lv) for r, lv in zip(rows, levels, strict=True) if r.split == split]
         fig = figures([r for r, _ in chosen], [lv for _, lv in chosen])
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {r.expected:>8} → {lv:<6} [{r.kind}] {r.text}")
     if args.split == "all":
         print(figures(rows, levels).line("all"))
+        print(f"assess_risk throughput: {len(rows) / elapsed:.0f} texts/s (n={len(rows)})")
     return 0
 
 

@@ -18,7 +18,7 @@ from .rules import Combination, Dampener, DangerModel
 
 # a number, then an optional 多/来/余, measure word and a word for people
 _PEOPLE_COUNT = re.compile(
-    r"([0-9]+|[一二两三四五六七八九十百千几]+)(?:多|来|余)?(?:个|号|名|位|户)?"
+    r"([0-9]+几?|[一二两三四五六七八九十百千几]+)(?:多|来|余)?(?:个|号|名|位|户)?"
     r"(?:人|村民|工人|家属|家长|学生|群众|老人|妇女|青年|业主|农民工|男子)"
 )
 _DIGITS = {
@@ -38,9 +38,9 @@ _SOME = 2  # 几 is "a few": count it as the smallest plausible number
 
 
 def count_value(numeral: str) -> int:
-    """十几 → 12, 二三十 → 20, 一两百 → 100, 几十 → 20, 35 → 35 (a lower bound)."""
-    if numeral.isdigit():
-        return int(numeral)
+    """十几 → 12, 二三十 → 20, 一两百 → 100, 几十 → 20, 35 → 35, 30几 → 30 (a lower bound)."""
+    if numeral.rstrip("几").isdigit():
+        return int(numeral.rstrip("几"))
     total = 0
     digit: int | None = None
     for ch in numeral:

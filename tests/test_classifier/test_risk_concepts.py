@@ -48,6 +48,69 @@ RED = [
     ("self-immolation", "他说要去政府门口点火烧自己"),
     ("fight in progress, dialect", "他们打捶打起来了，还在打"),
     ("cry for help", "救命"),
+    ("strangling", "他把他媳妇按在床上掐住脖子"),
+    ("cutting oneself", "我妹在厕所里拿刀片把自己手腕割了"),
+    ("a means carried away", "我爸说活着真累，刚才拿根绳子往后山走了"),
+    ("belongings given away with despair", "奶奶说不想治了，把银行卡密码都告诉了我们"),
+    ("fallen into water, any word order", "我的弟弟 河里掉了 冲走了"),
+    ("someone alone not seen for days", "隔壁独居的老人五天没开门了"),
+    ("fire moving toward homes", "对面山冒黑烟，火正往我们村子这边过来"),
+    ("a head split open", "喝酒打起来了，他拿板凳把人家脑壳打破了"),
+    ("a push from a height", "他把我爹从坎子上推下去了，现在动不了"),
+    ("a knife at the door, asked as a question", "他拿刀在门口我该怎么办"),
+    ("words typed with spaces between them", "有个人 拿着斧头 在我家 门口 转"),
+    ("fuel splashed on a house", "他在我家墙上浇了柴油"),
+    ("a cigarette burn on a child", "他拿烟头烫娃娃的手"),
+    ("a standoff on a height", "我弟站在桥上哭，喊他别过来"),
+    ("taking a child along in death", "她说日子过不下去了，要带着孩子一起死"),
+    ("water around a person", "发大水了，我爹在田里，水已经齐腰了"),
+    ("held by the current", "我儿子碰到电线被电住了"),
+    ("a fall and no answer", "我爷爷跌了一跤，叫他也不吭声"),
+    ("a seizure", "娃娃发烧抽风，翻白眼了"),
+    ("groping a child", "邻居老头摸我女儿下面"),
+    ("a machine hitting a worker", "铲车把一个工人压到了，人不动了"),
+    ("a blast that hurt someone", "开山放炮把放羊的炸伤了"),
+    ("a robbery that hurt someone", "有人抢了我妈的包，把她拖倒了，膝盖都是血"),
+    ("despair with a time", "我撑不下去了，今晚就跟这个世界说再见"),
+    ("standing by the water and not leaving", "我嫂子跟我哥吵完架，一个人在水库边哭"),
+    ("a locked door and despair", "我弟把自己关在房间里，门反锁了，说不想再这样下去"),
+    ("a fire that cannot be held", "后山的火压不住了，大家快来"),
+    ("a body in the water", "鱼塘里漂着个人"),
+    ("a wall bulging over homes", "挡墙往外鼓出来了，下面就是我们住的房子"),
+    ("an overdose by a child", "小孙子误吃了爷爷的安眠药，现在迷迷糊糊的"),
+    ("a stroke", "我妈嘴角歪了，半边身子没力气"),
+    ("choking", "娃娃吃糖卡在喉咙里了，脸都憋紫了"),
+    ("a snakebite", "我爸上山被毒蛇咬了"),
+    ("a crash with people inside", "拖拉机翻到沟里了，车上有人"),
+    ("a weapon carried toward someone", "他抄起一把镰刀就冲出去了"),
+    ("hurt by a weapon, passive", "我表哥被钢管打了"),
+    ("a drunk rage with children hiding", "他又在耍酒疯，碗都摔了，孩子们躲在柜子后面"),
+    ("a conditional threat with fuel", "他提着汽油说再不赔钱就点了他家"),
+    ("labour", "媳妇羊水破了，车还没来"),
+    ("pinned under something", "搬石头的时候腿被压住了"),
+    ("children without food for days", "隔壁两个孩子三天没吃饭了"),
+    ("a head beaten against a wall", "他按着我的头往墙上撞"),
+    ("boiling water thrown", "他把一壶开水泼到我妈脸上"),
+    ("wounded, told in the passive", "我弟被人用玻璃划伤了脖子"),
+    ("a farewell, then unreachable", "我哥发消息叫我照顾好爸妈，现在电话关机了"),
+    ("a poison taken for a drink", "小孙子把杀虫的药当饮料喝了"),
+    ("a swallowed battery", "娃娃吞了一颗电池"),
+    ("bleeding after giving birth", "我老婆刚生完孩子，血止不住"),
+    ("two clans with weapons", "两家人都叫了人，拿着家伙在村口对峙"),
+    ("a wire on the ground", "电线掉在地上冒火花"),
+    ("a pregnant woman kicked", "她怀着孕，被她男人踢了肚子"),
+    ("a note left behind", "女儿留了张纸条说不要找我，人不在家了"),
+    ("a rotten-egg smell", "屋里一股臭鸡蛋味，头有点晕"),
+    ("no answer through a bathroom door", "我爸洗澡一个多小时了，敲门不应"),
+    ("a boat overturned", "我叔在水库打鱼，船翻了"),
+    ("a mine roof fell", "煤洞冒顶了，里面有两个人"),
+    ("a child carried into a van", "有个人把我家孩子抱上车开走了"),
+    ("locked in by others", "我被他们锁在屋里，手机也被拿了"),
+    ("longing to be released, gone off alone", "我爸说活着太苦了想早点解脱，刚才一个人出去了"),
+    ("sitting on a railway", "有个人坐在铁轨上不走"),
+    ("charcoal behind a locked door", "他在屋里烧炭，门反锁着"),
+    ("a goring bull still trampling", "疯牛把我叔撞倒了，还在踩他"),
+    ("pinned under a wheel", "倒车的时候把人压在轮子下面了"),
 ]
 
 
@@ -110,6 +173,43 @@ HARMLESS = [
     ("gas checked, no leak", "家里的煤气罐没有漏，是楼下垃圾桶的味道"),
     ("inspected and fine", "有人说我们村的水库裂了，水务局来看了说没问题"),
     ("a pesticide bottle, not a farewell", "农药瓶子乱丢在田边，有没有人来收"),
+    ("durative 着 by a fire pit", "一家人围着火盆烤洋芋"),
+    ("a fire-prevention meeting", "村里开会说要防山火，清明不准上山烧纸"),
+    ("a tool at work", "拿锤子敲核桃，敲了一下午"),
+    ("a kitchen cut", "切菜的时候菜刀切到手了，流了点血"),
+    ("tired of work, not of living", "他说活着好累，想换个轻松点的工作"),
+    ("a past accident, healed", "上个月我从树上摔下来，腿断了，现在好了"),
+    ("more vaccine shots", "上次被狗咬了打了狂犬疫苗，还要打几针"),
+    ("a phone off", "打了几次电话都关机，估计他手机没电了，晚上再打"),
+    ("a question about what causes fires", "电动车在屋里充电会引起火灾吗"),
+    ("children catching fish", "孩子们去河里摸鱼了"),
+    ("a habit of the past, repaired", "这个坝以前经常垮，加固了以后就好了"),
+    ("a digger for hire", "挖机一天租金多少钱"),
+    ("basketball", "几个年轻人在打篮球"),
+    ("a rescue already done", "网上有人直播跳河，后来被救上来了"),
+    ("a thing of an old person is missing", "爷爷的眼镜不见了"),
+    ("a dog poisoned", "我家狗被毒死了，怎么找人赔"),
+    ("an idiom with 下药", "解决问题要对症下药"),
+    ("a how-to question about a robbery", "遇到有人持刀抢劫应该怎么办"),
+    ("a licence for knives", "开刀具店卖管制刀具要什么手续"),
+    ("medicine that makes one dizzy", "我爸吃了降压药有点头晕，要不要换药"),
+    ("a small cut while butchering", "帮邻居杀羊，手被刀划了一下"),
+    ("a complaint dated years ago", "2021年我在工地摔了一跤摔伤了，工伤到现在还没认定"),
+    ("a fire-safety demonstration", "消防员来村里演示液化气罐着火怎么灭"),
+    ("a head that could burst", "娃娃吵得我头都要炸了"),
+    ("a street-light wire", "路灯的电线断了，晚上黑漆漆的"),
+    ("a video of unknown truth", "手机上看到有人开车掉进河里，不知道是不是真的"),
+    ("sharpening a knife", "砍柴刀要去哪里磨"),
+    ("a shower", "热水器的热水淋浴不够热"),
+    ("a sore scar after a caesarean", "剖腹产后伤口有点痛正常吗"),
+    ("a flood in another county", "听说隔壁县发洪水了，我们这里还好"),
+    ("a demolition", "拆迁队把旧房子推倒了"),
+    ("a bitten cow", "我家牛被蛇咬了，要不要找兽医"),
+    ("a policy nobody explains", "政策到底怎么规定，谁都说不清楚"),
+    ("an old scar", "年轻时候被人砍过一刀，现在疤还在"),
+    ("a first-aid talk", "卫生院的医生来村里讲溺水急救"),
+    ("a knife lent out", "我家的刀被邻居借走了还没还"),
+    ("peeling paint", "墙皮掉了好多，想重新刷"),
 ]
 
 
@@ -257,3 +357,36 @@ def test_the_danger_model_is_safe_to_share_between_threads() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我给他家帮忙砍树被树砸伤了，他家一分钱不出",
+        "上山砍柴被滚下来的石头砸了头，包工头说医药费他不管",
+        "帮亲戚盖房子从架子上摔下来腿断了，现在两家为医药费扯皮",
+    ],
+)
+def test_a_past_accident_told_as_a_pay_dispute_is_not_violence_nor_an_emergency(
+    text: str,
+) -> None:
+    result = assess_risk(text)
+    assert result.level != "red", result
+    assert result.department != "police", result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "帮他家砍树被树砸了，现在人还昏迷着",
+        "他拿砖头砸伤了我的头，医药费一分钱不出",
+        "他从架子上摔下来，还在流血，老板不肯赔",
+    ],
+)
+def test_violence_or_an_injury_now_stays_red_beside_a_pay_dispute(text: str) -> None:
+    assert assess_risk(text).level == "red"
+
+
+def test_violence_needs_a_human_attacker() -> None:
+    assert assess_risk("他拿砖头砸伤了我的头").department == "police"
+    assert assess_risk("修房子的时候被掉下来的砖头砸伤了头").department != "police"

@@ -78,15 +78,15 @@ def test_a_county_can_add_a_combination(risk_file: Path) -> None:
     assert load_classifier(risk_file.parent).assess_risk(text).level != "red"
     text_yaml = risk_file.read_text(encoding="utf-8")
     text_yaml += (
-        "  K99:\n    name: 野象进村\n    level: red\n    when: [beast, below]\n"
+        "  K900:\n    name: 野象进村\n    level: red\n    when: [beast, below]\n"
         "    department: emergency\n"
     )
     risk_file.write_text(text_yaml, encoding="utf-8")
     result = load_classifier(risk_file.parent).assess_risk(text)
     assert result.level == "red"
-    assert any(s.startswith("K99 野象进村") for s in result.signals)
+    assert any(s.startswith("K900 野象进村") for s in result.signals)
 
 
 def test_a_bad_within_is_refused(risk_file: Path) -> None:
-    _edit(risk_file, "    within: 12", "    within: zero")
+    _edit(risk_file, "    within: 20", "    within: zero")
     assert "within must be a whole number" in _error(risk_file)
