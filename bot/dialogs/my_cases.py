@@ -114,9 +114,17 @@ async def visible_view(
 
 
 async def send_case_card_by_code(
-    message: Message, *, code: str, session: AsyncSession, person: Person, lang: str
+    message: Message,
+    *,
+    code: str,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    menu: bool = True,
 ) -> None:
-    """The card of the case with this code, if the person may see it (deep link case_<code>)."""
+    """The card of the case with this code, if the person may see it (deep link case_<code>,
+    or a code typed anywhere). ``menu=False`` inside a dialog: its step is shown again instead.
+    """
     try:
         case: Case | None = await cases.get_case_by_code(
             session=session, code=code.strip().upper()
@@ -127,7 +135,7 @@ async def send_case_card_by_code(
     if view is None:
         await message.answer(
             t("common.deep_link_not_found", lang, code=code[:40]),
-            reply_markup=main_menu(lang, person),
+            reply_markup=main_menu(lang, person) if menu else None,
         )
         return
     text, markup = case_card(view, lang=lang, county=runtime.county())
