@@ -155,6 +155,43 @@ async def offer_parked_draft(
     return True
 
 
+async def offer_kept_draft(message: Message, state: FSMContext, lang: str) -> bool:
+    """/cancel beside a parked draft: say it is kept and offer 继续填写 / 删除草稿 (True)."""
+    data = await state.get_data()
+    if await state.get_state() is not None or not data.get("parked_state") or not _has_draft(data):
+        return False
+    rows = [
+        [flow_button(t("report.btn_resume", lang), "resume")],
+        [flow_button(t("report.btn_discard_draft", lang), "discard")],
+    ]
+    await message.answer(
+        t(
+            "report.draft_kept",
+            lang,
+            count=len(draft_text(data)),
+            files=len(data.get("attachments") or []),
+        ),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+    return True
+
+
+async def on_discard_draft(
+    query: CallbackQuery, state: FSMContext, person: Person, lang: str
+) -> None:
+    """删除草稿: only a parked draft (pressed twice, or after resuming: the button is stale)."""
+    if await state.get_state() is not None or not (await state.get_data()).get("parked_state"):
+        await query.answer(t("common.button_expired", lang), show_alert=True)
+        return
+    message = await answer_query(query)
+    await state.clear()
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(
+            t("report.draft_discarded", lang), reply_markup=main_menu(lang, person)
+        )
+
+
 async def begin_report(
     message: Message, state: FSMContext, *, lang: str, mode: str, person: Person | None = None
 ) -> None:
@@ -853,6 +890,7 @@ def create_router() -> Router:
     cb.register(on_resume, Flow.filter(F.action == "resume"))
     cb.register(on_restart, Flow.filter(F.action == "restart"))
     cb.register(on_restart_with_text, Flow.filter(F.action == "restart_text"))
+    cb.register(on_discard_draft, Flow.filter(F.action == "discard"))
     cb.register(on_urgent, Flow.filter(F.action == "urgent"))  # in every state (risk gate)
 
     # every step: ✖ 取消 and ⬅️ 上一步 (reply-keyboard labels, or typed 取消)
