@@ -329,8 +329,12 @@ async def on_back_label(
 ) -> None:
     data = await state.get_data()
     step = previous_step(data.get("mode", RESIDENT), await state.get_state())
-    if step is None:
-        await leave(message, state, lang, person)
+    if step is None:  # before the first step: the main menu, the draft kept (never cancelled)
+        if not await park_draft(state):
+            await leave(message, state, lang, person)
+            return
+        await message.answer(t("report.parked", lang), reply_markup=ReplyKeyboardRemove())
+        await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
         return
     await steps.enter(
         step, message, state, lang=lang, county=county, session=session, person=person

@@ -155,6 +155,27 @@ async def test_back_on_the_first_step_leaves_without_submitting(
     assert await _cases(bot_session_factory) == []
 
 
+async def test_back_on_the_first_step_keeps_the_written_draft_for_later(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await resident.send("/start")
+    await resident.press("反映问题")
+    await resident.send(COMPLAINT)
+    await resident.send_photo(file_id="photo-1")
+    await resident.press("上一步")
+    assert "已取消" not in " ".join(resident.texts[-2:])
+    assert "已经保存" in resident.texts[-2]
+    assert any("反映问题" in label for label in resident.buttons)  # the menu: no dead end
+    await resident.press("反映问题")
+    await resident.press("继续填写")
+    assert "1 个附件" in resident.last_text or "已经写了" in resident.last_text
+    await resident.press("下一步")
+    await resident.press("跳过")
+    await resident.press("匿名反映")
+    assert "排水沟" in resident.last_text  # the kept text reached the summary
+    assert await _cases(bot_session_factory) == []
+
+
 @pytest.mark.parametrize("step", ["text", "place", "township", "village", "contact", "summary"])
 async def test_cancel_at_any_step_submits_nothing(
     step: str,
