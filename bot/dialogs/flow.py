@@ -23,7 +23,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from backend.county import County
+from backend.county import County, names_before_address
 from backend.models import Person
 from backend.services import intake
 from backend.untrusted import parse_int
@@ -223,10 +223,12 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def place_text(data: dict[str, Any], lang: str) -> str:
-    parts = [p for p in (data.get("township"), data.get("village"), data.get("address")) if p]
+    address = data.get("address")
+    parts = names_before_address(data.get("township"), data.get("village"), address)
+    if address:
+        parts.append(address)
     if parts:
-        unique = list(dict.fromkeys(parts))
-        return " ".join(unique)
+        return " ".join(parts)
     if data.get("lat") is not None:
         return t("report.place_location", lang)
     return t("report.place_unknown", lang)

@@ -400,3 +400,50 @@ async def test_start_over_discards_the_parked_draft(resident: TgUser) -> None:
     await resident.press("反映问题")
     await resident.press("重新开始")
     assert "发生了什么" in resident.last_text
+
+
+@pytest.mark.parametrize("spacing", [" ", "", "  "])
+async def test_a_typed_address_that_names_its_township_is_shown_once_for_every_township(
+    spacing: str,
+) -> None:
+    from backend.county import load_county
+    from backend.models import Case as CaseRow
+    from bot.dialogs.flow import new_draft, place_text
+    from bot.notifications.cards import place_label
+
+    county = load_county()
+    for township, villages in county.townships.items():
+        for village in [*villages[:3], "不在名册的村"]:
+            typed = spacing.join([township, village, "三组"])
+            found_village = village if village in villages else None
+            data = {
+                **new_draft("resident"),
+                "township": township,
+                "village": found_village,
+                "address": typed,
+            }
+            shown = place_text(data, "zh")
+            assert shown.count(township) == 1, shown
+            assert shown.count(village) == 1, shown
+            card = place_label(
+                CaseRow(
+                    code="X", text="-", township=township, village=found_village, address=typed
+                ),
+                "zh",
+            )
+            assert card.count(township) == 1, card
+
+
+async def test_a_typed_address_without_the_township_gets_it_in_front(resident: TgUser) -> None:
+    await _to_place(resident)
+    await resident.send("西山村三组 王家门口")
+    await resident.press("匿名反映")
+    assert "弥城镇 西山村 西山村三组" not in resident.last_text
+    assert "弥城镇 西山村三组 王家门口" in resident.last_text
+
+
+async def test_a_typed_address_with_an_unknown_village_is_not_doubled(resident: TgUser) -> None:
+    await _to_place(resident)
+    await resident.send("弥城镇 红岩村 三组")
+    await resident.press("匿名反映")
+    assert "地点：弥城镇 红岩村 三组" in resident.last_text
