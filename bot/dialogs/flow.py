@@ -7,10 +7,12 @@ and entering a step always (re)sends its prompt, so "back" simply enters the pre
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -59,6 +61,8 @@ STATE_STEP = {
     GridSG.resolution.state: "resolution",
 }
 EXCERPT_CHARS = 300
+LIVE_BUTTONS = "live_buttons"  # ids of this dialog's messages whose inline buttons still apply
+KEPT_BUTTONS = 8
 PAGE_SIZE = 8
 MAX_PAGES = 10_000
 
@@ -278,12 +282,39 @@ def next_step(mode: str, step: str) -> str:
     return order[min(order.index(step) + 1, len(order) - 1)]
 
 
+async def keep_buttons(state: FSMContext, sent: Message) -> None:
+    """Note a message whose inline buttons belong to this dialog (edited away when it ends)."""
+    ids = [*((await state.get_data()).get(LIVE_BUTTONS) or []), sent.message_id]
+    await state.update_data({LIVE_BUTTONS: ids[-KEPT_BUTTONS:]})
+
+
+async def drop_buttons(target: Message, state: FSMContext, *, alerts: bool = False) -> None:
+    """The dialog ends: its messages lose their buttons (edited in place), so ✅ 确认提交 or
+    ✏️ 类别不对 cannot be pressed after 取消. ``alerts``: the 🚨 buttons of the safety
+    messages go too (the resident cancelled what they were about)."""
+    from bot.middlewares.risk_gate import forget_alerts
+
+    ids: list[int] = list((await state.get_data()).get(LIVE_BUTTONS) or [])
+    if alerts:
+        ids += await forget_alerts(state)
+    if not ids:
+        return
+    await state.update_data({LIVE_BUTTONS: []})
+    assert target.bot is not None
+    for message_id in dict.fromkeys(ids):
+        with suppress(TelegramBadRequest):  # already without buttons, or too old to edit
+            await target.bot.edit_message_reply_markup(
+                chat_id=target.chat.id, message_id=message_id, reply_markup=None
+            )
+
+
 async def leave(
     target: Message, state: FSMContext, lang: str, person: Person | None = None
 ) -> None:
     """✖ 取消: drop the draft (nothing submitted) and show the main menu."""
     from bot.dialogs.widgets import main_menu
 
+    await drop_buttons(target, state, alerts=True)
     await state.clear()
     await target.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
     await target.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))

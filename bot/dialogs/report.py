@@ -38,8 +38,10 @@ from bot.dialogs.flow import (
     Label,
     answer_query,
     draft_text,
+    drop_buttons,
     flow_button,
     is_label,
+    keep_buttons,
     leave,
     local_time,
     new_draft,
@@ -184,6 +186,8 @@ async def on_discard_draft(
         await query.answer(t("common.button_expired", lang), show_alert=True)
         return
     message = await answer_query(query)
+    if message is not None:
+        await drop_buttons(message, state, alerts=True)
     await state.clear()
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
@@ -263,6 +267,7 @@ async def on_restart(
     if message is None:
         return
     await message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(message, state)
     await state.clear()
     await begin_report(
         message,
@@ -285,6 +290,7 @@ async def on_restart_with_text(query: CallbackQuery, state: FSMContext, lang: st
         return
     await message.edit_reply_markup(reply_markup=None)
     mode = GRID if data.get("mode") == GRID else RESIDENT
+    await drop_buttons(message, state)
     await state.clear()
     await start_report(message, state, text=pending, lang=lang, mode=mode)
 
@@ -458,7 +464,7 @@ async def on_location(
     if len(near) > 1:
         # between two townships: the resident says which (or picks another from the list)
         await state.update_data(lat=lat, lon=lon, township=None, village=None, near=list(near))
-        await message.answer(
+        sent = await message.answer(
             t("report.location_between", lang, first=near[0], second=near[1]),
             reply_markup=InlineKeyboardMarkup(
                 inline_keyboard=[
@@ -467,6 +473,7 @@ async def on_location(
                 ]
             ),
         )
+        await keep_buttons(state, sent)
         return
     township = near[0] if near else None
     await state.update_data(lat=lat, lon=lon, township=township, village=None, near=None)
@@ -713,6 +720,8 @@ async def on_follow(
         if message is not None:
             await message.answer(t("report.follow_failed", lang, reason=exc.message))
         return
+    if message is not None:
+        await drop_buttons(message, state)
     await state.clear()
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
@@ -778,6 +787,7 @@ async def submit(
     case = await _file(message, await state.get_data(), session=session, person=person, lang=lang)
     if case is None:
         return None
+    await drop_buttons(message, state)
     await state.clear()
     await _announce(message, case, session=session, person=person, lang=lang)
     return case

@@ -318,10 +318,12 @@ async def on_start(
 
 async def _leave_current_step(message: Message, state: FSMContext, lang: str) -> None:
     """Back to the menu: an unfinished report is parked (offered again later), not thrown away."""
+    from bot.dialogs.flow import drop_buttons
     from bot.dialogs.report import park_draft
 
     if await state.get_state() is None:
         return
+    await drop_buttons(message, state)  # a parked draft's step is shown again when resumed
     if await park_draft(state):
         await message.answer(t("report.parked", lang), reply_markup=ReplyKeyboardRemove())
     else:
@@ -353,6 +355,7 @@ async def on_cancel(
     message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
 ) -> None:
     """/cancel: leave the step (its reply keyboard goes), or offer a parked draft; one menu."""
+    from bot.dialogs.flow import drop_buttons
     from bot.dialogs.report import offer_kept_draft
 
     if await offer_kept_draft(message, state, lang):
@@ -367,6 +370,7 @@ async def on_cancel(
             note="common.nothing_to_cancel",
         )
         return
+    await drop_buttons(message, state, alerts=True)
     await state.clear()
     await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
     await send_menu(message, person=person, lang=lang, session=session, greet=False)
