@@ -8,7 +8,7 @@ and entering a step always (re)sends its prompt, so "back" simply enters the pre
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -245,6 +245,37 @@ def local_time(value: datetime | None, tz: str, lang: str) -> str:
     if lang == "en":
         return local.strftime("%d %b %H:%M")
     return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def natural_deadline(value: datetime | None, tz: str, lang: str) -> str:
+    """A deadline as residents say it: "12月7日（周一）下班前", "12月7日（周一）15:30前".
+
+    Deadlines counted in working days end at local midnight: that is the end of the previous
+    working day, never "12月8日 00:00". The one formatter of deadlines shown to residents.
+    """
+    from backend.models.base import aware
+    from backend.services.deadlines import is_working_day
+
+    moment = aware(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(tz))
+    day = local.date()
+    end_of_day = local.time() == time(0, 0)
+    if end_of_day:
+        day -= timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+    weekday = t(f"common.weekday_{day.weekday()}", lang)
+    return t(
+        "common.deadline_end_of_day" if end_of_day else "common.deadline_at",
+        lang,
+        month=day.month,
+        day=day.day,
+        weekday=weekday,
+        month_name=day.strftime("%b"),
+        time=f"{local:%H:%M}",
+    )
 
 
 def preview(data: dict[str, Any], county: County) -> intake.RoutingPreview:

@@ -19,7 +19,7 @@ from backend.models import Case, CaseStatus, Person, RatingScore
 from backend.services import cases, privacy, runtime
 from backend.services.errors import NotAllowed, NotFound
 from bot.callbacks import CaseView, MenuAction, RateCase
-from bot.dialogs.flow import excerpt, local_time
+from bot.dialogs.flow import excerpt, local_time, natural_deadline
 from bot.dialogs.widgets import back_to_menu, main_menu
 from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
 from bot.texts import Raw, keys, t
@@ -43,9 +43,9 @@ def deadline_line(
     """The clock that runs now (``cases.running_clocks``), in words."""
     tz = runtime.tz()
     if accept_deadline:
-        return t("cases.accept_by", lang, when=local_time(accept_deadline, tz, lang))
+        return t("cases.accept_by", lang, when=natural_deadline(accept_deadline, tz, lang))
     if handle_deadline:
-        return t("cases.handle_by", lang, when=local_time(handle_deadline, tz, lang))
+        return t("cases.handle_by", lang, when=natural_deadline(handle_deadline, tz, lang))
     return ""
 
 

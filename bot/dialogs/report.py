@@ -43,7 +43,7 @@ from bot.dialogs.flow import (
     is_label,
     keep_buttons,
     leave,
-    local_time,
+    natural_deadline,
     new_draft,
     next_step,
     parse_index,
@@ -833,7 +833,7 @@ def submitted_text(case: Case, unit: Unit | None, lang: str) -> str:
             lang,
             code=case.code,
             unit=unit_name,
-            accept_by=local_time(case.accept_deadline, runtime.tz(), lang),
+            accept_by=natural_deadline(case.accept_deadline, runtime.tz(), lang),
         )
     if case.risk_level == RiskLevel.red and not workflow.settled_on_the_spot(case):
         text += "\n" + t("report.submitted_red", lang)

@@ -23,6 +23,7 @@ from bot.dialogs.flow import (
     flow_button,
     keep_buttons,
     local_time,
+    natural_deadline,
     next_step,
     paged,
     place_text,
@@ -235,7 +236,7 @@ def summary_text(data: dict[str, Any], lang: str, county: County) -> str:
                 "report.summary_unit",
                 lang,
                 unit=county.department_name(routing.unit_code, lang),
-                accept_by=local_time(routing.accept_by, runtime.tz(), lang),
+                accept_by=natural_deadline(routing.accept_by, runtime.tz(), lang),
             )
         )
     lines.append(t("report.summary_hint", lang))
