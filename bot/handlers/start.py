@@ -88,8 +88,8 @@ async def send_menu(
     greet: bool,
     note: str | None = None,
 ) -> None:
-    """The greeting (or just the menu title, after the ``note`` key's text) with the main menu
-    buttons: the one menu of this turn."""
+    """The greeting (or the menu title, after a ``note`` such as "nothing to cancel") with the
+    main menu buttons: the one menu of this turn."""
     markup = main_menu(lang, person)
     if person is not None and person.role in STAFF_ROLES:  # staff-menu hook (staff-policy)
         from bot.handlers.desk import staff_menu
@@ -98,7 +98,7 @@ async def send_menu(
     if not greet:
         text = t("common.menu_title", lang)
         if note is not None:
-            text = t(note, lang) + "\n" + text
+            text = note + "\n" + text
         await message.answer(text, reply_markup=markup)
         return
     name = _name_suffix(message, lang)
@@ -210,12 +210,8 @@ async def on_start_invite(
     try:
         redemption = await directory.redeem_invite(session=session, person=person, code=args)
     except DomainError as exc:
-        await message.answer(
-            t("common.invite_failed", lang, reason=exc.message)
-            + "\n"
-            + t("common.menu_title", lang),
-            reply_markup=main_menu(lang, person),
-        )
+        note = t("common.invite_failed", lang, reason=exc.message)
+        await send_menu(message, person=person, lang=lang, session=session, greet=False, note=note)
         return
     if redemption.pending:
         await _ask_role_change(message, session, person, redemption.invite, lang)
@@ -367,7 +363,7 @@ async def on_cancel(
             lang=lang,
             session=session,
             greet=False,
-            note="common.nothing_to_cancel",
+            note=t("common.nothing_to_cancel", lang),
         )
         return
     await drop_buttons(message, state, alerts=True)
