@@ -286,6 +286,16 @@ class County:
         return None
 
 
+def names_before_address(
+    township: str | None, village: str | None, address: str | None
+) -> list[str]:
+    """The township and village to write before a typed address: those it does not already name
+    ("弥城镇 红岩村 三组" stays as typed, never "弥城镇 弥城镇 红岩村 三组")."""
+    typed = re.sub(r"\s+", "", address or "")
+    names = [name for name in dict.fromkeys((township, village)) if name]
+    return [name for name in names if re.sub(r"\s+", "", name) not in typed]
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     r = 6371.0
     p1, p2 = math.radians(lat1), math.radians(lat2)

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
 CASE_CODE_RE = re.compile(r"^[A-Z]{1,6}\d{8}-\d{4,}$")
+# A code as people type it: any case, spaces or a full-width dash, the number without its zeros.
+TYPED_CODE_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,6})\s*(\d{8})\s*[-－—–]\s*(\d{1,6})(?!\d)")
+# Words around a code that still make the message a lookup ("我的编号是…", "帮我查一下…进度");
+# a longer text that mentions a code is a description, not a lookup.
+LOOKUP_EXTRA_CHARS = 16
+SEQUENCE_DIGITS = 4
 
 
 @dataclass
@@ -43,6 +49,21 @@ class CaseDetail:
     attachments: list[Attachment]
     ratings: list[Rating]
     followers: list[Person]
+
+
+def typed_case_code(text: str) -> str | None:
+    """The case code a message asks about ("md20261204-2" → "MD20261204-0002"), or None.
+
+    None as well when the code only appears inside a longer text (a report that mentions it).
+    """
+    found = TYPED_CODE_RE.search(text)
+    if found is None:
+        return None
+    rest = TYPED_CODE_RE.sub("", text, count=1)
+    if len(re.sub(r"[\s\W_]", "", rest)) > LOOKUP_EXTRA_CHARS:
+        return None
+    prefix, day, number = found.groups()
+    return f"{prefix.upper()}{day}-{number.zfill(SEQUENCE_DIGITS)}"
 
 
 async def get_case(*, session: AsyncSession, case_id: int) -> Case:

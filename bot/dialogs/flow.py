@@ -7,10 +7,12 @@ and entering a step always (re)sends its prompt, so "back" simply enters the pre
 
 from __future__ import annotations
 
-from datetime import datetime
+from contextlib import suppress
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -23,7 +25,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from backend.county import County
+from backend.county import County, names_before_address
 from backend.models import Person
 from backend.services import intake
 from backend.untrusted import parse_int
@@ -59,6 +61,8 @@ STATE_STEP = {
     GridSG.resolution.state: "resolution",
 }
 EXCERPT_CHARS = 300
+LIVE_BUTTONS = "live_buttons"  # ids of this dialog's messages whose inline buttons still apply
+KEPT_BUTTONS = 8
 PAGE_SIZE = 8
 MAX_PAGES = 10_000
 
@@ -223,10 +227,12 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def place_text(data: dict[str, Any], lang: str) -> str:
-    parts = [p for p in (data.get("township"), data.get("village"), data.get("address")) if p]
+    address = data.get("address")
+    parts = names_before_address(data.get("township"), data.get("village"), address)
+    if address:
+        parts.append(address)
     if parts:
-        unique = list(dict.fromkeys(parts))
-        return " ".join(unique)
+        return " ".join(parts)
     if data.get("lat") is not None:
         return t("report.place_location", lang)
     return t("report.place_unknown", lang)
@@ -239,6 +245,37 @@ def local_time(value: datetime | None, tz: str, lang: str) -> str:
     if lang == "en":
         return local.strftime("%d %b %H:%M")
     return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def natural_deadline(value: datetime | None, tz: str, lang: str) -> str:
+    """A deadline as residents say it: "12月7日（周一）下班前", "12月7日（周一）15:30前".
+
+    Deadlines counted in working days end at local midnight: that is the end of the previous
+    working day, never "12月8日 00:00". The one formatter of deadlines shown to residents.
+    """
+    from backend.models.base import aware
+    from backend.services.deadlines import is_working_day
+
+    moment = aware(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(tz))
+    day = local.date()
+    end_of_day = local.time() == time(0, 0)
+    if end_of_day:
+        day -= timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+    weekday = t(f"common.weekday_{day.weekday()}", lang)
+    return t(
+        "common.deadline_end_of_day" if end_of_day else "common.deadline_at",
+        lang,
+        month=day.month,
+        day=day.day,
+        weekday=weekday,
+        month_name=day.strftime("%b"),
+        time=f"{local:%H:%M}",
+    )
 
 
 def preview(data: dict[str, Any], county: County) -> intake.RoutingPreview:
@@ -276,12 +313,39 @@ def next_step(mode: str, step: str) -> str:
     return order[min(order.index(step) + 1, len(order) - 1)]
 
 
+async def keep_buttons(state: FSMContext, sent: Message) -> None:
+    """Note a message whose inline buttons belong to this dialog (edited away when it ends)."""
+    ids = [*((await state.get_data()).get(LIVE_BUTTONS) or []), sent.message_id]
+    await state.update_data({LIVE_BUTTONS: ids[-KEPT_BUTTONS:]})
+
+
+async def drop_buttons(target: Message, state: FSMContext, *, alerts: bool = False) -> None:
+    """The dialog ends: its messages lose their buttons (edited in place), so ✅ 确认提交 or
+    ✏️ 类别不对 cannot be pressed after 取消. ``alerts``: the 🚨 buttons of the safety
+    messages go too (the resident cancelled what they were about)."""
+    from bot.middlewares.risk_gate import forget_alerts
+
+    ids: list[int] = list((await state.get_data()).get(LIVE_BUTTONS) or [])
+    if alerts:
+        ids += await forget_alerts(state)
+    if not ids:
+        return
+    await state.update_data({LIVE_BUTTONS: []})
+    assert target.bot is not None
+    for message_id in dict.fromkeys(ids):
+        with suppress(TelegramBadRequest):  # already without buttons, or too old to edit
+            await target.bot.edit_message_reply_markup(
+                chat_id=target.chat.id, message_id=message_id, reply_markup=None
+            )
+
+
 async def leave(
     target: Message, state: FSMContext, lang: str, person: Person | None = None
 ) -> None:
     """✖ 取消: drop the draft (nothing submitted) and show the main menu."""
     from bot.dialogs.widgets import main_menu
 
+    await drop_buttons(target, state, alerts=True)
     await state.clear()
     await target.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
     await target.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))

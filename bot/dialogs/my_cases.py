@@ -19,7 +19,7 @@ from backend.models import Case, CaseStatus, Person, RatingScore
 from backend.services import cases, privacy, runtime
 from backend.services.errors import NotAllowed, NotFound
 from bot.callbacks import CaseView, MenuAction, RateCase
-from bot.dialogs.flow import excerpt, local_time
+from bot.dialogs.flow import excerpt, local_time, natural_deadline
 from bot.dialogs.widgets import back_to_menu, main_menu
 from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
 from bot.texts import Raw, keys, t
@@ -43,9 +43,9 @@ def deadline_line(
     """The clock that runs now (``cases.running_clocks``), in words."""
     tz = runtime.tz()
     if accept_deadline:
-        return t("cases.accept_by", lang, when=local_time(accept_deadline, tz, lang))
+        return t("cases.accept_by", lang, when=natural_deadline(accept_deadline, tz, lang))
     if handle_deadline:
-        return t("cases.handle_by", lang, when=local_time(handle_deadline, tz, lang))
+        return t("cases.handle_by", lang, when=natural_deadline(handle_deadline, tz, lang))
     return ""
 
 
@@ -114,9 +114,17 @@ async def visible_view(
 
 
 async def send_case_card_by_code(
-    message: Message, *, code: str, session: AsyncSession, person: Person, lang: str
+    message: Message,
+    *,
+    code: str,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    menu: bool = True,
 ) -> None:
-    """The card of the case with this code, if the person may see it (deep link case_<code>)."""
+    """The card of the case with this code, if the person may see it (deep link case_<code>,
+    or a code typed anywhere). ``menu=False`` inside a dialog: its step is shown again instead.
+    """
     try:
         case: Case | None = await cases.get_case_by_code(
             session=session, code=code.strip().upper()
@@ -127,7 +135,7 @@ async def send_case_card_by_code(
     if view is None:
         await message.answer(
             t("common.deep_link_not_found", lang, code=code[:40]),
-            reply_markup=main_menu(lang, person),
+            reply_markup=main_menu(lang, person) if menu else None,
         )
         return
     text, markup = case_card(view, lang=lang, county=runtime.county())

@@ -38,10 +38,12 @@ from bot.dialogs.flow import (
     Label,
     answer_query,
     draft_text,
+    drop_buttons,
     flow_button,
     is_label,
+    keep_buttons,
     leave,
-    local_time,
+    natural_deadline,
     new_draft,
     next_step,
     parse_index,
@@ -155,6 +157,45 @@ async def offer_parked_draft(
     return True
 
 
+async def offer_kept_draft(message: Message, state: FSMContext, lang: str) -> bool:
+    """/cancel beside a parked draft: say it is kept and offer 继续填写 / 删除草稿 (True)."""
+    data = await state.get_data()
+    if await state.get_state() is not None or not data.get("parked_state") or not _has_draft(data):
+        return False
+    rows = [
+        [flow_button(t("report.btn_resume", lang), "resume")],
+        [flow_button(t("report.btn_discard_draft", lang), "discard")],
+    ]
+    await message.answer(
+        t(
+            "report.draft_kept",
+            lang,
+            count=len(draft_text(data)),
+            files=len(data.get("attachments") or []),
+        ),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+    return True
+
+
+async def on_discard_draft(
+    query: CallbackQuery, state: FSMContext, person: Person, lang: str
+) -> None:
+    """删除草稿: only a parked draft (pressed twice, or after resuming: the button is stale)."""
+    if await state.get_state() is not None or not (await state.get_data()).get("parked_state"):
+        await query.answer(t("common.button_expired", lang), show_alert=True)
+        return
+    message = await answer_query(query)
+    if message is not None:
+        await drop_buttons(message, state, alerts=True)
+    await state.clear()
+    if message is not None:
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(
+            t("report.draft_discarded", lang), reply_markup=main_menu(lang, person)
+        )
+
+
 async def begin_report(
     message: Message, state: FSMContext, *, lang: str, mode: str, person: Person | None = None
 ) -> None:
@@ -226,6 +267,7 @@ async def on_restart(
     if message is None:
         return
     await message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(message, state)
     await state.clear()
     await begin_report(
         message,
@@ -248,6 +290,7 @@ async def on_restart_with_text(query: CallbackQuery, state: FSMContext, lang: st
         return
     await message.edit_reply_markup(reply_markup=None)
     mode = GRID if data.get("mode") == GRID else RESIDENT
+    await drop_buttons(message, state)
     await state.clear()
     await start_report(message, state, text=pending, lang=lang, mode=mode)
 
@@ -292,8 +335,12 @@ async def on_back_label(
 ) -> None:
     data = await state.get_data()
     step = previous_step(data.get("mode", RESIDENT), await state.get_state())
-    if step is None:
-        await leave(message, state, lang, person)
+    if step is None:  # before the first step: the main menu, the draft kept (never cancelled)
+        if not await park_draft(state):
+            await leave(message, state, lang, person)
+            return
+        await message.answer(t("report.parked", lang), reply_markup=ReplyKeyboardRemove())
+        await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
         return
     await steps.enter(
         step, message, state, lang=lang, county=county, session=session, person=person
@@ -417,7 +464,7 @@ async def on_location(
     if len(near) > 1:
         # between two townships: the resident says which (or picks another from the list)
         await state.update_data(lat=lat, lon=lon, township=None, village=None, near=list(near))
-        await message.answer(
+        sent = await message.answer(
             t("report.location_between", lang, first=near[0], second=near[1]),
             reply_markup=InlineKeyboardMarkup(
                 inline_keyboard=[
@@ -426,6 +473,7 @@ async def on_location(
                 ]
             ),
         )
+        await keep_buttons(state, sent)
         return
     township = near[0] if near else None
     await state.update_data(lat=lat, lon=lon, township=township, village=None, near=None)
@@ -672,6 +720,8 @@ async def on_follow(
         if message is not None:
             await message.answer(t("report.follow_failed", lang, reason=exc.message))
         return
+    if message is not None:
+        await drop_buttons(message, state)
     await state.clear()
     if message is not None:
         await message.edit_reply_markup(reply_markup=None)
@@ -737,6 +787,7 @@ async def submit(
     case = await _file(message, await state.get_data(), session=session, person=person, lang=lang)
     if case is None:
         return None
+    await drop_buttons(message, state)
     await state.clear()
     await _announce(message, case, session=session, person=person, lang=lang)
     return case
@@ -782,7 +833,7 @@ def submitted_text(case: Case, unit: Unit | None, lang: str) -> str:
             lang,
             code=case.code,
             unit=unit_name,
-            accept_by=local_time(case.accept_deadline, runtime.tz(), lang),
+            accept_by=natural_deadline(case.accept_deadline, runtime.tz(), lang),
         )
     if case.risk_level == RiskLevel.red and not workflow.settled_on_the_spot(case):
         text += "\n" + t("report.submitted_red", lang)
@@ -853,6 +904,7 @@ def create_router() -> Router:
     cb.register(on_resume, Flow.filter(F.action == "resume"))
     cb.register(on_restart, Flow.filter(F.action == "restart"))
     cb.register(on_restart_with_text, Flow.filter(F.action == "restart_text"))
+    cb.register(on_discard_draft, Flow.filter(F.action == "discard"))
     cb.register(on_urgent, Flow.filter(F.action == "urgent"))  # in every state (risk gate)
 
     # every step: ✖ 取消 and ⬅️ 上一步 (reply-keyboard labels, or typed 取消)

@@ -21,7 +21,9 @@ from bot.dialogs.flow import (
     draft_text,
     excerpt,
     flow_button,
+    keep_buttons,
     local_time,
+    natural_deadline,
     next_step,
     paged,
     place_text,
@@ -192,7 +194,8 @@ async def show_duplicates(
     ]
     rows.append([flow_button(t("report.btn_submit_anyway", lang), "dup_submit")])
     await target.answer(t("report.duplicates_found", lang), reply_markup=reply_keyboard(lang))
-    await target.answer(Raw(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    sent = await target.answer(Raw(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await keep_buttons(state, sent)
 
 
 def summary_text(data: dict[str, Any], lang: str, county: County) -> str:
@@ -233,7 +236,7 @@ def summary_text(data: dict[str, Any], lang: str, county: County) -> str:
                 "report.summary_unit",
                 lang,
                 unit=county.department_name(routing.unit_code, lang),
-                accept_by=local_time(routing.accept_by, runtime.tz(), lang),
+                accept_by=natural_deadline(routing.accept_by, runtime.tz(), lang),
             )
         )
     lines.append(t("report.summary_hint", lang))
@@ -250,7 +253,8 @@ async def show_summary(target: Message, state: FSMContext, *, lang: str, county:
             [flow_button(t("report.btn_change_category", lang), "categories")],
         ]
     )
-    await target.answer(Raw(summary_text(data, lang, county)), reply_markup=buttons)
+    sent = await target.answer(Raw(summary_text(data, lang, county)), reply_markup=buttons)
+    await keep_buttons(state, sent)
 
 
 async def show_categories(target: Message, state: FSMContext, *, lang: str, page: int) -> None:
@@ -260,14 +264,18 @@ async def show_categories(target: Message, state: FSMContext, *, lang: str, page
     markup = paged(
         labels, action="category", page=page, page_action="category_page", lang=lang, columns=1
     )
-    await target.answer(t("report.ask_category", lang), reply_markup=markup)
+    await keep_buttons(
+        state, await target.answer(t("report.ask_category", lang), reply_markup=markup)
+    )
 
 
 async def show_townships(target: Message, state: FSMContext, *, lang: str, county: County) -> None:
     await state.set_state(ReportSG.township)
     names = list(county.townships)
     markup = paged(names, action="township", page=0, page_action="township_page", lang=lang)
-    await target.answer(t("report.ask_township", lang), reply_markup=markup)
+    await keep_buttons(
+        state, await target.answer(t("report.ask_township", lang), reply_markup=markup)
+    )
 
 
 async def show_villages(
@@ -282,9 +290,10 @@ async def show_villages(
     markup.inline_keyboard.append(
         [flow_button(t("report.btn_village_unknown", lang), "village_skip")]
     )
-    await target.answer(
+    sent = await target.answer(
         t("report.ask_village", lang, township=str(data.get("township"))), reply_markup=markup
     )
+    await keep_buttons(state, sent)
 
 
 async def remove_keyboard_note(target: Message, text: str) -> None:

@@ -6,7 +6,7 @@ import logging
 import re
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BotCommand,
@@ -20,8 +20,9 @@ from aiogram.types import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.county import County
 from backend.models import Invite, Person, Role, Unit
-from backend.services import directory
+from backend.services import cases, directory
 from backend.services.errors import DomainError
 from bot.callbacks import InviteChoice, MenuAction, SetLanguage
 from bot.dialogs.widgets import main_menu
@@ -79,16 +80,26 @@ async def _unit_name(session: AsyncSession, person: Person, lang: str) -> str:
 
 
 async def send_menu(
-    message: Message, *, person: Person | None, lang: str, session: AsyncSession, greet: bool
+    message: Message,
+    *,
+    person: Person | None,
+    lang: str,
+    session: AsyncSession,
+    greet: bool,
+    note: str | None = None,
 ) -> None:
-    """The greeting (or just the menu title) with the main menu buttons."""
+    """The greeting (or the menu title, after a ``note`` such as "nothing to cancel") with the
+    main menu buttons: the one menu of this turn."""
     markup = main_menu(lang, person)
     if person is not None and person.role in STAFF_ROLES:  # staff-menu hook (staff-policy)
         from bot.handlers.desk import staff_menu
 
         markup = staff_menu(lang)
     if not greet:
-        await message.answer(t("common.menu_title", lang), reply_markup=markup)
+        text = t("common.menu_title", lang)
+        if note is not None:
+            text = note + "\n" + text
+        await message.answer(text, reply_markup=markup)
         return
     name = _name_suffix(message, lang)
     if person is not None and person.role in STAFF_ROLES:
@@ -105,6 +116,56 @@ async def send_menu(
 
 
 # -- handlers ---------------------------------------------------------------------------------
+class TypedCaseCode(Filter):
+    """A resident's text that asks about a case code, at the menu or in any resident dialog
+    (a staff step, such as typing a return reason, keeps its text)."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool | dict[str, str]:
+        from bot.middlewares.risk_gate import resident_states
+
+        text = message.text or ""
+        if text.startswith("/"):
+            return False
+        code = cases.typed_case_code(text)
+        if code is None:
+            return False
+        current = await state.get_state()
+        if current is not None and current not in resident_states():
+            return False
+        return {"case_code": code}
+
+
+async def on_typed_case_code(
+    message: Message,
+    case_code: str,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    county: County,
+) -> None:
+    """A case code typed anywhere opens its card (for whoever may see it); a report step in
+    progress is kept and its prompt shown again."""
+    from bot.dialogs import steps
+    from bot.dialogs.flow import step_of
+    from bot.dialogs.my_cases import send_case_card_by_code
+
+    current = await state.get_state()
+    await send_case_card_by_code(
+        message,
+        code=case_code,
+        session=session,
+        person=person,
+        lang=lang,
+        menu=current is None,
+    )
+    step = step_of(current)
+    if step is not None:
+        await steps.enter(
+            step, message, state, lang=lang, county=county, session=session, person=person
+        )
+
+
 async def on_start_case_link(
     message: Message,
     command: CommandObject,
@@ -134,17 +195,23 @@ async def on_start_invite(
 
     Other start parameters (a poster's tracking tag, say) just open the greeting.
     """
-    if not INVITE_LIKE.fullmatch(command.args or ""):
+    args = command.args or ""
+    code = cases.typed_case_code(args)
+    if code is not None:  # a case code (without the case_ prefix) is not an invite
+        from bot.dialogs.my_cases import send_case_card_by_code
+
+        await _leave_current_step(message, state, lang)
+        await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+        return
+    if not INVITE_LIKE.fullmatch(args):
         await on_start(message, bot, state, session, person, lang)
         return
     await state.clear()
     try:
-        redemption = await directory.redeem_invite(
-            session=session, person=person, code=command.args or ""
-        )
+        redemption = await directory.redeem_invite(session=session, person=person, code=args)
     except DomainError as exc:
-        await message.answer(t("common.invite_failed", lang, reason=exc.message))
-        await send_menu(message, person=person, lang=lang, session=session, greet=False)
+        note = t("common.invite_failed", lang, reason=exc.message)
+        await send_menu(message, person=person, lang=lang, session=session, greet=False, note=note)
         return
     if redemption.pending:
         await _ask_role_change(message, session, person, redemption.invite, lang)
@@ -247,10 +314,12 @@ async def on_start(
 
 async def _leave_current_step(message: Message, state: FSMContext, lang: str) -> None:
     """Back to the menu: an unfinished report is parked (offered again later), not thrown away."""
+    from bot.dialogs.flow import drop_buttons
     from bot.dialogs.report import park_draft
 
     if await state.get_state() is None:
         return
+    await drop_buttons(message, state)  # a parked draft's step is shown again when resumed
     if await park_draft(state):
         await message.answer(t("report.parked", lang), reply_markup=ReplyKeyboardRemove())
     else:
@@ -281,13 +350,25 @@ async def on_help_button(query: CallbackQuery, person: Person, lang: str) -> Non
 async def on_cancel(
     message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
 ) -> None:
-    if await state.get_state() is None:
-        await message.answer(
-            t("common.nothing_to_cancel", lang), reply_markup=ReplyKeyboardRemove()
+    """/cancel: leave the step (its reply keyboard goes), or offer a parked draft; one menu."""
+    from bot.dialogs.flow import drop_buttons
+    from bot.dialogs.report import offer_kept_draft
+
+    if await offer_kept_draft(message, state, lang):
+        return
+    if await state.get_state() is None:  # nothing to leave: the answer carries the menu itself
+        await send_menu(
+            message,
+            person=person,
+            lang=lang,
+            session=session,
+            greet=False,
+            note=t("common.nothing_to_cancel", lang),
         )
-    else:
-        await state.clear()
-        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+        return
+    await drop_buttons(message, state, alerts=True)
+    await state.clear()
+    await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
     await send_menu(message, person=person, lang=lang, session=session, greet=False)
 
 
@@ -356,6 +437,7 @@ def create_router() -> Router:
     )
     router.message.register(on_start_invite, CommandStart(deep_link=True))
     router.message.register(on_start, CommandStart())
+    router.message.register(on_typed_case_code, TypedCaseCode())
     router.message.register(on_help, Command("help"))
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_lang, Command("lang"))

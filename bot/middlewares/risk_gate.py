@@ -112,6 +112,15 @@ async def take_alert_text(state: FSMContext, alert_message_id: int) -> str | Non
     return text
 
 
+async def forget_alerts(state: FSMContext) -> list[int]:
+    """Forget every remembered red text (the resident cancelled); the ids of their messages."""
+    slot = _alerts(state)
+    remembered: dict[str, str] = dict((await slot.get_data()).get("alerts") or {})
+    if remembered:
+        await slot.set_data({})
+    return [int(message_id) for message_id in remembered]
+
+
 class RiskGateMiddleware(BaseMiddleware):
     """Outer ``dp.message`` middleware: safety message first on red, then the text is kept."""
 

@@ -16,7 +16,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.county import County
+from backend.county import County, names_before_address
 from backend.models import Attachment, Case, CaseTask, Person, Rating, Role, Unit
 from backend.models.base import aware
 from backend.services import runtime, workflow
@@ -89,7 +89,7 @@ def risk_label(case: Case, lang: str) -> str:
 
 
 def place_label(case: Case, lang: str) -> str:
-    parts = [p for p in (case.township, case.village) if p]
+    parts = names_before_address(case.township, case.village, case.address)
     if case.address:
         parts.append(mask_text(case.address))
     return " · ".join(parts) or t("notice.card.place_unknown", lang)

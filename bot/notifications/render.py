@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -20,6 +21,7 @@ from backend.services.outbox import NoticeKind
 from backend.services.privacy import is_party, mask_text
 from backend.services.workflow import Action
 from bot.callbacks import Act, CaseAction, RateCase
+from bot.dialogs.flow import natural_deadline
 from bot.notifications.cards import (
     DEFAULT_TZ,
     RISK_ICONS,
@@ -311,16 +313,19 @@ UPDATE_EVENTS = {
 }
 
 
+def _moment(value: Any) -> datetime | None:
+    """A time stored in a notice's payload (ISO text), or None."""
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _payload_time(value: Any, lang: str, tz: str) -> str:
     if not value:
         return ""
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return fmt_time(aware(moment), lang, tz)
+    moment = _moment(value)
+    return str(value) if moment is None else fmt_time(aware(moment), lang, tz)
 
 
 async def _is_center_recipient(session: AsyncSession, message: OutboxMessage) -> bool:
@@ -363,8 +368,9 @@ async def render_case_update(
         code=case.code,
         unit=unit_name,
         result=shorten(result_text, 1500)[0],
-        deadline=_payload_time(payload.get("new_deadline"), lang, tz)
-        or fmt_time(case.handle_deadline, lang, tz),
+        deadline=natural_deadline(
+            _moment(payload.get("new_deadline")) or case.handle_deadline, tz, lang
+        ),
     )
 
 

@@ -137,4 +137,4 @@ async def test_a_resident_cannot_open_the_grid_worker_flow(resident: TgUser) -> 
 
 async def test_an_invalid_invite_is_explained(resident: TgUser) -> None:
     await resident.send("/start WRONGCODE1")
-    assert "登记没有成功" in resident.texts[-2]
+    assert "登记没有成功" in resident.last_text

@@ -53,7 +53,7 @@ async def test_a_code_bound_in_a_group_no_longer_registers_anyone(
     assert "工作群" in await _bind(dp, bot, 5101, -5100, posted.code)
     third = TgUser(dp, bot, user_id=5102)
     await third.send(f"/start {posted.code}")
-    assert "登记没有成功" in third.texts[-2] and "已被使用" in third.texts[-2]
+    assert "登记没有成功" in third.last_text and "已被使用" in third.last_text
     assert (await _person(bot_session_factory, 5102)).role == Role.resident
     assert "绑定未成功" in await _bind(dp, bot, 5101, -5200, posted.code)
 
@@ -70,7 +70,7 @@ async def test_a_role_change_is_confirmed_with_buttons_before_the_code_is_used(
 
     intruder = TgUser(dp, bot, user_id=5202)
     await intruder.send(f"/start {invite.code}")  # held for the grid worker meanwhile
-    assert "确认使用中" in intruder.texts[-2]
+    assert "确认使用中" in intruder.last_text
     await intruder.click(InviteChoice(action="yes", invite_id=invite.id or 0).pack())
     assert "已失效" in bot.alerts()[-1]
     assert (await _person(bot_session_factory, 5202)).role == Role.resident

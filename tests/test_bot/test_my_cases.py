@@ -240,3 +240,80 @@ async def test_a_follower_is_told_the_status_never_the_result(
         ).all()
         [resolved] = reporter_rows
         assert "已上门协调" in (await render_notice(resolved, session=session)).text
+
+
+def _typed_forms(code: str) -> list[str]:
+    """How people type a code: as printed, lower case, spaced, without zeros, inside a sentence."""
+    prefix, number = code.split("-")
+    return [
+        code,
+        code.lower(),
+        f"{prefix[:2]} {prefix[2:]} - {number}",
+        f"{prefix.lower()}-{int(number)}",
+        f"我的编号是{code}，帮我查一下进度",
+    ]
+
+
+async def test_a_case_code_typed_at_the_menu_opens_the_card_in_every_typed_form(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    for typed in _typed_forms(case.code):
+        await resident.send(typed)
+        assert f"事项 {case.code}" in resident.last_text, typed
+        assert "排水沟" in resident.last_text
+    assert len(await _all_cases(bot_session_factory)) == 1  # no new report was started
+    await resident.press("反映问题")
+    assert "发生了什么" in resident.last_text  # nothing was parked or drafted from the codes
+
+
+async def test_a_case_code_typed_inside_a_report_step_shows_the_card_and_keeps_the_step(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await resident.press("反映问题")
+    await resident.send("路灯坏了好几天了，晚上走路很黑。")
+    await resident.press("下一步")
+    assert "发生在哪里" in resident.last_text
+    await resident.send(case.code.lower())
+    assert any(f"事项 {case.code}" in text for text in resident.texts[-2:])
+    assert "发生在哪里" in resident.last_text  # the step's prompt again
+    await resident.press("跳过")
+    await resident.press("匿名反映")
+    assert "路灯坏了" in resident.last_text  # the draft went on untouched
+    assert case.code.lower() not in resident.last_text
+
+
+async def test_a_typed_case_code_shows_a_follower_the_restricted_card_and_a_stranger_nothing(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    reporter = TgUser(dp, bot, user_id=4401)
+    await _reporter_files_with_contact(reporter)
+    async with bot_session_factory() as session:
+        case = (await session.exec(select(Case))).one()
+    follower = TgUser(dp, bot, user_id=4402)
+    await _follow_similar(follower)
+    await follower.send(f"查一下 {case.code.lower()}")
+    card = follower.last_text
+    assert f"事项 {case.code}" in card and "只显示办理进度" in card
+    for private in PRIVATE:
+        assert private not in card, private
+    stranger = TgUser(dp, bot, user_id=4403)
+    await stranger.send("/start")
+    await stranger.send(case.code)
+    assert "没有找到" in stranger.last_text
+    assert "排水沟" not in stranger.last_text
+
+
+async def test_a_long_report_that_mentions_a_case_code_is_still_a_report(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await resident.send(f"上次反映的{case.code}说已经处理了，可是排水沟的水今天又流进我家院子了。")
+    assert f"事项 {case.code}" not in resident.last_text
+    assert any("下一步" in label for label in resident.buttons)  # a report was started
+
+
+async def _all_cases(factory: async_sessionmaker[AsyncSession]) -> list[Case]:
+    async with factory() as session:
+        return list((await session.exec(select(Case))).all())

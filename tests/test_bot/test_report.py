@@ -155,6 +155,27 @@ async def test_back_on_the_first_step_leaves_without_submitting(
     assert await _cases(bot_session_factory) == []
 
 
+async def test_back_on_the_first_step_keeps_the_written_draft_for_later(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await resident.send("/start")
+    await resident.press("反映问题")
+    await resident.send(COMPLAINT)
+    await resident.send_photo(file_id="photo-1")
+    await resident.press("上一步")
+    assert "已取消" not in " ".join(resident.texts[-2:])
+    assert "已经保存" in resident.texts[-2]
+    assert any("反映问题" in label for label in resident.buttons)  # the menu: no dead end
+    await resident.press("反映问题")
+    await resident.press("继续填写")
+    assert "1 个附件" in resident.last_text or "已经写了" in resident.last_text
+    await resident.press("下一步")
+    await resident.press("跳过")
+    await resident.press("匿名反映")
+    assert "排水沟" in resident.last_text  # the kept text reached the summary
+    assert await _cases(bot_session_factory) == []
+
+
 @pytest.mark.parametrize("step", ["text", "place", "township", "village", "contact", "summary"])
 async def test_cancel_at_any_step_submits_nothing(
     step: str,
@@ -190,7 +211,7 @@ async def test_slash_cancel_works_in_the_middle_of_a_report(
     await resident.send("/cancel")
     assert "已取消" in resident.texts[-2]
     await resident.send("/cancel")
-    assert "没有进行中的操作" in resident.texts[-2]
+    assert "没有进行中的操作" in resident.last_text
     assert await _cases(bot_session_factory) == []
 
 
@@ -379,3 +400,113 @@ async def test_start_over_discards_the_parked_draft(resident: TgUser) -> None:
     await resident.press("反映问题")
     await resident.press("重新开始")
     assert "发生了什么" in resident.last_text
+
+
+@pytest.mark.parametrize("spacing", [" ", "", "  "])
+async def test_a_typed_address_that_names_its_township_is_shown_once_for_every_township(
+    spacing: str,
+) -> None:
+    from backend.county import load_county
+    from backend.models import Case as CaseRow
+    from bot.dialogs.flow import new_draft, place_text
+    from bot.notifications.cards import place_label
+
+    county = load_county()
+    for township, villages in county.townships.items():
+        for village in [*villages[:3], "不在名册的村"]:
+            typed = spacing.join([township, village, "三组"])
+            found_village = village if village in villages else None
+            data = {
+                **new_draft("resident"),
+                "township": township,
+                "village": found_village,
+                "address": typed,
+            }
+            shown = place_text(data, "zh")
+            assert shown.count(township) == 1, shown
+            assert shown.count(village) == 1, shown
+            card = place_label(
+                CaseRow(
+                    code="X", text="-", township=township, village=found_village, address=typed
+                ),
+                "zh",
+            )
+            assert card.count(township) == 1, card
+
+
+async def test_a_typed_address_without_the_township_gets_it_in_front(resident: TgUser) -> None:
+    await _to_place(resident)
+    await resident.send("西山村三组 王家门口")
+    await resident.press("匿名反映")
+    assert "弥城镇 西山村 西山村三组" not in resident.last_text
+    assert "弥城镇 西山村三组 王家门口" in resident.last_text
+
+
+async def test_a_typed_address_with_an_unknown_village_is_not_doubled(resident: TgUser) -> None:
+    await _to_place(resident)
+    await resident.send("弥城镇 红岩村 三组")
+    await resident.press("匿名反映")
+    assert "地点：弥城镇 红岩村 三组" in resident.last_text
+
+
+RED_TEXT = "他拿着菜刀在我家门口说要砍死我全家，现在还没走"
+
+
+async def _to_screen(user: TgUser, screen: str) -> str:
+    """Open a screen with inline buttons; the label of one of them."""
+    if screen == "summary":
+        await _to_summary(user)
+        return "确认提交"
+    await _to_place(user)
+    await user.press("选择乡镇和村")
+    if screen == "townships":
+        return "弥城镇"
+    await user.press("弥城镇")
+    return "西山村"
+
+
+@pytest.mark.parametrize("leave_by", ["取消", "/cancel", "/start"])
+@pytest.mark.parametrize("screen", ["summary", "townships", "villages"])
+async def test_buttons_of_a_left_report_are_edited_away(
+    screen: str,
+    leave_by: str,
+    resident: TgUser,
+    bot_session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    label = await _to_screen(resident, screen)
+    if screen == "summary":
+        await resident.press("换一个")  # the category list too
+        await resident.press("上一步")
+    if leave_by == "取消":
+        await resident.press("取消")
+    else:
+        await resident.send(leave_by)
+    for stale in (label, "换一个", "邻里纠纷"):
+        with pytest.raises(AssertionError, match="no visible button"):
+            await resident.press(stale)
+    assert await _cases(bot_session_factory) == []
+
+
+async def test_the_urgent_button_goes_when_the_report_it_belongs_to_is_cancelled(
+    resident: TgUser, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await resident.send("/start")
+    await resident.send(RED_TEXT)
+    alert_id = resident._last_inline_message_id()
+    assert any("立即报告" in label for label in resident.buttons)
+    await resident.press("取消")
+    with pytest.raises(AssertionError, match="no visible button"):
+        await resident.press("立即报告")
+    await resident.click(Flow(action="urgent").pack(), message_id=alert_id)  # an old client
+    assert "失效" in bot.alerts()[-1]
+    assert await _cases(bot_session_factory) == []
+
+
+async def test_the_urgent_button_still_files_when_the_report_is_not_cancelled(
+    resident: TgUser, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await resident.send("/start")
+    await resident.send(RED_TEXT)
+    await resident.press("立即报告")
+    [case] = await _cases(bot_session_factory)
+    assert RED_TEXT in case.text
