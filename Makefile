@@ -9,8 +9,9 @@ PY := $(VENV)/bin/python
 run: install
 	$(PY) -m bot
 
+# -n auto: one pytest worker per core; every worker has its own database and Redis db.
 test: install lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 lint: install
 	$(PY) -m ruff check .
