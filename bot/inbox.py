@@ -87,6 +87,11 @@ class InboxFeeder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def handle_in_turn(self, update: Update, *, replay: bool = False) -> None:
+        """Handle now, waiting for a slot: at most ``concurrency`` at once, as ``spawn``."""
+        async with self._slots:
+            await self.handle(update, replay=replay)
+
     async def replay_orphans(self) -> int:
         """Handle, oldest first and one by one (a resident's order), updates left open."""
         handled = 0
@@ -201,7 +206,7 @@ class InboxRequestHandler(SimpleRequestHandler):
                 if outcome == "done":
                     log.info("duplicate update %s dropped", update.update_id)
                     return web.json_response({})
-        await self.feeder.handle(update, replay=replay)
+        await self.feeder.handle_in_turn(update, replay=replay)
         return web.json_response({})
 
     def start_sweeper(self) -> None:

@@ -107,3 +107,30 @@ async def test_set_webhook_registers_the_secret(dp: Dispatcher, bot: MockedBot) 
     (call,) = bot.calls("setWebhook")
     assert call.secret_token == SECRET
     assert call.url == "https://example.org/tg"
+
+
+async def test_webhook_updates_are_handled_at_most_concurrency_at_once(
+    bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from bot.inbox import InboxFeeder
+
+    running: list[int] = []
+    most = 0
+    release = asyncio.Event()
+
+    class SlowDispatcher:
+        async def feed_update(self, _bot: object, update: object, **_: object) -> None:
+            nonlocal most
+            running.append(1)
+            most = max(most, len(running))
+            await release.wait()
+            running.pop()
+
+    feeder = InboxFeeder(SlowDispatcher(), bot, bot_session_factory, 1)  # type: ignore[arg-type]
+    updates = [make_message_update(6100 + n, "/help") for n in range(3)]
+    handling = [asyncio.create_task(feeder.handle_in_turn(u)) for u in updates]
+    await asyncio.sleep(0.2)
+    assert most == 1  # the other two wait for the slot
+    release.set()
+    await asyncio.gather(*handling)
+    assert most == 1 and not running
