@@ -9,11 +9,12 @@ import logging
 import traceback
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from backend.models import Person
+from backend.services.errors import DomainError
 from bot.dialogs.widgets import main_menu
 from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, Magic
 from bot.texts import t
@@ -85,6 +86,11 @@ async def on_error(event: ErrorEvent, lang: str = "zh") -> bool:
 
 
 def create_error_router() -> Router:
+    """The one place failures are answered: a refusal (DomainError) in the user's language,
+    anything else with an apology."""
+    from bot.handlers.desk import on_refusal
+
     router = Router(name="errors")
+    router.errors.register(on_refusal, ExceptionTypeFilter(DomainError))
     router.errors.register(on_error)
     return router

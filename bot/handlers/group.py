@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.models import Person
 from backend.services import directory
-from backend.services.errors import DomainError
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -36,17 +35,14 @@ async def on_bind(
     if not code:
         await message.reply(t("staff.bind.usage", lang))
         return
-    try:
-        binding = await directory.bind_group(
-            session=session,
-            person=person,
-            code=code,
-            chat_id=message.chat.id,
-            chat_title=message.chat.title or "",
-        )
-    except DomainError as exc:
-        await message.reply(t("staff.bind.failed", lang, reason=exc.message))
-        return
+    # A refused code (used, expired, not a staff code) is answered by the one refusal handler.
+    binding = await directory.bind_group(
+        session=session,
+        person=person,
+        code=code,
+        chat_id=message.chat.id,
+        chat_title=message.chat.title or "",
+    )
     unit = binding.unit
     log.info("group bound to unit %s", unit.code)
     if binding.displaced is not None:

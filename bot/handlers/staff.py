@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import ExceptionTypeFilter, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -27,7 +27,7 @@ from backend.config import Settings
 from backend.models import Case, CaseStatus, Person, Unit
 from backend.models.case import AWAITING_CLAIM_STATUSES
 from backend.services import cases, workflow
-from backend.services.errors import DomainError, ErrorCode, NotAllowed, ValidationFailed
+from backend.services.errors import ErrorCode, NotAllowed, ValidationFailed
 from backend.services.workflow import RETURN_REASONS, Action
 from bot.callbacks import Act, CaseAction, DeskMenu, StaffMenu
 from bot.handlers.desk import (
@@ -37,7 +37,6 @@ from bot.handlers.desk import (
     detail_text,
     edit_card_in_place,
     edit_note,
-    on_refusal,
     pickable_units,
     send_private,
     staff_menu,
@@ -654,9 +653,6 @@ async def on_unexpected(message: Message, lang: str) -> None:
 
 def create_router() -> Router:
     router = Router(name="staff")
-    # The one answer to every refusal a handler lets through (any router: errors propagate
-    # from the dispatcher through every router, and this one comes before the fallback).
-    router.errors.register(on_refusal, ExceptionTypeFilter(DomainError))
     cb = router.callback_query
     cb.register(on_claim, CaseAction.filter(F.action == Act.claim))
     cb.register(on_return_start, CaseAction.filter(F.action == Act.ret))

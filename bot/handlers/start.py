@@ -27,6 +27,7 @@ from backend.services.errors import DomainError
 from bot.callbacks import InviteChoice, MenuAction, SetLanguage
 from bot.dialogs.widgets import main_menu
 from bot.filters import PRIVATE_CALLBACK, PRIVATE_MESSAGE
+from bot.handlers.desk import refusal_text
 from bot.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ async def on_start_invite(
     try:
         redemption = await directory.redeem_invite(session=session, person=person, code=args)
     except DomainError as exc:
-        note = t("common.invite_failed", lang, reason=exc.message)
+        note = t("common.invite_failed", lang, reason=refusal_text(exc, lang))
         await send_menu(message, person=person, lang=lang, session=session, greet=False, note=note)
         return
     if redemption.pending:
@@ -285,7 +286,7 @@ async def on_invite_choice(
                 session=session, person=person, invite_id=callback_data.invite_id
             )
     except DomainError as exc:
-        await query.answer(exc.message[:190], show_alert=True)
+        await query.answer(refusal_text(exc, lang)[:190], show_alert=True)
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
         return

@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.config import Settings
 from backend.models import Person
 from backend.services import web_auth
-from backend.services.errors import DomainError
 from bot.texts import t
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,7 @@ async def on_web(
     if person is None or not web_auth.may_use_web(person):
         await message.answer(t("web.not_staff", lang))
         return
-    try:
-        url = await web_auth.create_login_link(session=session, person=person, settings=settings)
-    except DomainError:
-        await message.answer(t("web.not_staff", lang))
-        return
+    url = await web_auth.create_login_link(session=session, person=person, settings=settings)
     log.info("web login link issued to person %s", person.id)
     # No link preview: a preview fetch would open (and so use up) the one-time link.
     await message.answer(

@@ -55,7 +55,7 @@ async def test_a_code_bound_in_a_group_no_longer_registers_anyone(
     await third.send(f"/start {posted.code}")
     assert "登记没有成功" in third.last_text and "已被使用" in third.last_text
     assert (await _person(bot_session_factory, 5102)).role == Role.resident
-    assert "绑定未成功" in await _bind(dp, bot, 5101, -5200, posted.code)
+    assert "已被使用" in await _bind(dp, bot, 5101, -5200, posted.code)
 
 
 async def test_a_role_change_is_confirmed_with_buttons_before_the_code_is_used(
