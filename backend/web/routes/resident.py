@@ -8,8 +8,10 @@ solver. Handlers parse, call a service, render: intake, workflow and legal do th
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -133,11 +135,43 @@ async def _limit(request: Request, form: FormData, checks: list[tuple[str, str |
     if verdict == Verdict.refused:
         raise Refusal("err_rate", 429)
     if verdict == Verdict.challenge:
-        raise ChallengeNeeded()
+        raise ChallengeNeeded(form)
 
 
 class ChallengeNeeded(Exception):
     """Past the soft limit: the page re-posts the form once the browser solved a challenge."""
+
+    def __init__(self, form: FormData) -> None:
+        self.form = form
+
+
+Endpoint = Callable[..., Awaitable[Response]]
+
+
+def answers_refusals(domain_status: int = 400) -> Callable[[Endpoint], Endpoint]:
+    """The one answer of every resident page to a turned-down request: a plain message page
+    (Refusal: a text key; DomainError: the service's reason, with ``domain_status``), or the
+    proof-of-work page past the soft limit. Nothing half-done is kept (the session rolls back)."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def answered(*args: Any, **kwargs: Any) -> Response:
+            request: Request = kwargs["request"]
+            try:
+                return await endpoint(*args, **kwargs)
+            except Refusal as exc:
+                return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
+            except ChallengeNeeded as exc:
+                return _challenge(request, exc.form)
+            except DomainError as exc:
+                session = kwargs.get("session")
+                if session is not None:
+                    await session.rollback()
+                return refused(request, exc.message, domain_status)
+
+        return answered
+
+    return decorate
 
 
 def _challenge(request: Request, form: FormData) -> Response:
@@ -188,46 +222,34 @@ def create_router() -> APIRouter:
         )
 
     @router.post("/r")
+    @answers_refusals()
     async def report_review(request: Request, state: State, session: SessionDep) -> Response:
         """Step 1 → review: photos checked and stored, the draft signed into the review form."""
-        try:
-            form = await _form(request)
-            draft = await _read_report(request, form, state)
-            await _limit(
-                request,
-                form,
-                [("report_ip", _client_ip(request)), ("report_phone", draft["phone"])],
-            )
-            photos = [
-                p for p in form.getlist("photos") if isinstance(p, UploadFile) and p.filename
-            ]
-            if len(photos) > rw.MAX_PHOTOS:
-                raise Refusal("err_too_many_photos")
-            keep = bool(form.get("share_location"))
-            encoded = [
-                await asyncio.to_thread(rw.reencode_photo, await p.read(), keep_exif=keep)
-                for p in photos
-            ]
-            draft["photos"] = rw.store_pending_photos(state.settings.upload_dir, encoded)
-            draft["photo_count"] = len(encoded)
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        draft = await _read_report(request, form, state)
+        await _limit(
+            request,
+            form,
+            [("report_ip", _client_ip(request)), ("report_phone", draft["phone"])],
+        )
+        photos = [p for p in form.getlist("photos") if isinstance(p, UploadFile) and p.filename]
+        if len(photos) > rw.MAX_PHOTOS:
+            raise Refusal("err_too_many_photos")
+        keep = bool(form.get("share_location"))
+        encoded = [
+            await asyncio.to_thread(rw.reencode_photo, await p.read(), keep_exif=keep)
+            for p in photos
+        ]
+        draft["photos"] = rw.store_pending_photos(state.settings.upload_dir, encoded)
+        draft["photo_count"] = len(encoded)
         return await _review(request, state, session, draft, category=None)
 
     @router.post("/r/review")
+    @answers_refusals()
     async def report_recheck(request: Request, state: State, session: SessionDep) -> Response:
         """类别不对？: show the unit for another category."""
-        try:
-            form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
         category = _str(form, "category", 16) or None
         return await _review(request, state, session, draft, category=category)
 
@@ -277,52 +299,40 @@ def create_router() -> APIRouter:
         )
 
     @router.post("/r/submit")
+    @answers_refusals()
     async def report_submit(request: Request, state: State, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
-            await _limit(request, form, [("submit_ip", _client_ip(request))])
-            category = _str(form, "category", 16) or None
-            if await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
-                case, reporter = await rw.submit_web_report(
-                    session=session,
-                    upload_dir=state.settings.upload_dir,
-                    draft=draft,
-                    category=category if category in dict(_categories()) else None,
-                    lang=pick_language(request),
-                )
-            else:
-                case, reporter = await _earlier_submission(session, draft)
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
+        await _limit(request, form, [("submit_ip", _client_ip(request))])
+        category = _str(form, "category", 16) or None
+        if await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
+            case, reporter = await rw.submit_web_report(
+                session=session,
+                upload_dir=state.settings.upload_dir,
+                draft=draft,
+                category=category if category in dict(_categories()) else None,
+                lang=pick_language(request),
+            )
+        else:
+            case, reporter = await _earlier_submission(session, draft)
         return RedirectResponse(_track_url(request, case, reporter) + "?new=1", status_code=303)
 
     @router.post("/r/follow")
+    @answers_refusals()
     async def report_follow(request: Request, state: State, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
-            await _limit(request, form, [("submit_ip", _client_ip(request))])
-            if not await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
-                raise ValidationFailed("这份反映已经提交或关注过了。", code="draft_used")
-            person = await rw.web_person(
-                session=session,
-                phone=None if draft.get("anonymous") else draft.get("phone"),
-                lang=pick_language(request),
-            )
-            case = await intake.follow_case(
-                session=session, person=person, case_code=_str(form, "code", 32)
-            )
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        draft = rw.read_draft_token(state.settings, _str(form, "draft", rw.MAX_DRAFT_TOKEN))
+        await _limit(request, form, [("submit_ip", _client_ip(request))])
+        if not await _guard(request).first_use(f"draft/{draft['n']}", rw.DRAFT_MAX_AGE):
+            raise ValidationFailed("这份反映已经提交或关注过了。", code="draft_used")
+        person = await rw.web_person(
+            session=session,
+            phone=None if draft.get("anonymous") else draft.get("phone"),
+            lang=pick_language(request),
+        )
+        case = await intake.follow_case(
+            session=session, person=person, case_code=_str(form, "code", 32)
+        )
         return RedirectResponse(_track_url(request, case, person) + "?followed=1", status_code=303)
 
     @router.get("/t")
@@ -330,31 +340,21 @@ def create_router() -> APIRouter:
         return page(request, "lookup.html", {})
 
     @router.post("/t")
+    @answers_refusals(domain_status=404)
     async def lookup(request: Request, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            phone = _str(form, "phone", 32)
-            await _limit(
-                request, form, [("lookup_ip", _client_ip(request)), ("lookup_phone", phone)]
-            )
-            case, reporter = await rw.lookup_by_phone(
-                session=session, code=_str(form, "code", 32), phone=phone
-            )
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 404)
+        form = await _form(request)
+        phone = _str(form, "phone", 32)
+        await _limit(request, form, [("lookup_ip", _client_ip(request)), ("lookup_phone", phone)])
+        case, reporter = await rw.lookup_by_phone(
+            session=session, code=_str(form, "code", 32), phone=phone
+        )
         return RedirectResponse(_track_url(request, case, reporter), status_code=303)
 
     @router.get("/t/{token}")
+    @answers_refusals(domain_status=404)
     async def track(request: Request, token: str, state: State, session: SessionDep) -> Response:
-        try:
-            case, person = await _tracked(state, session, token)
-            view = await cases.case_view(session=session, person=person, case=case)
-        except DomainError as exc:
-            return refused(request, exc.message, 404)
+        case, person = await _tracked(state, session, token)
+        view = await cases.case_view(session=session, person=person, case=case)
         assert case.id is not None
         timeline = await rw.public_timeline(session=session, case_id=case.id)
         new = request.query_params.get("new") == "1"
@@ -377,26 +377,19 @@ def create_router() -> APIRouter:
         )
 
     @router.post("/t/{token}/rate")
+    @answers_refusals(domain_status=409)
     async def rate(request: Request, token: str, state: State, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            await _limit(request, form, [("rate_ip", _client_ip(request))])
-            case, person = await _tracked(state, session, token)
-            assert case.id is not None
-            done = await workflow.rate(
-                session=session,
-                actor=person,
-                case_id=case.id,
-                score=_str(form, "score", 32),
-                reason=_str(form, "reason", 500) or None,
-            )
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            await session.rollback()
-            return refused(request, exc.message, 409)
+        form = await _form(request)
+        await _limit(request, form, [("rate_ip", _client_ip(request))])
+        case, person = await _tracked(state, session, token)
+        assert case.id is not None
+        done = await workflow.rate(
+            session=session,
+            actor=person,
+            case_id=case.id,
+            score=_str(form, "score", 32),
+            reason=_str(form, "reason", 500) or None,
+        )
         outcome = "reopened" if workflow.awaits_claim(done) else "closed"
         return RedirectResponse(f"/t/{quote(token)}?rated={outcome}", status_code=303)
 
@@ -405,17 +398,13 @@ def create_router() -> APIRouter:
         return page(request, "ask.html", {"question": "", "hits": None})
 
     @router.post("/ask")
+    @answers_refusals()
     async def ask(request: Request, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            question = _str(form, "question", legal.MAX_QUESTION_CHARS)
-            if not question:
-                raise Refusal("err_question_required")
-            await _limit(request, form, [("ask_ip", _client_ip(request))])
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
+        form = await _form(request)
+        question = _str(form, "question", legal.MAX_QUESTION_CHARS)
+        if not question:
+            raise Refusal("err_question_required")
+        await _limit(request, form, [("ask_ip", _client_ip(request))])
         # The bot's legal desk decides here too: small talk, off-topic, a report, or a question
         # answered, offered as "您想问的是不是", or declined with the lawyer's help.
         consultation = legal.consult(text=question)
@@ -438,49 +427,35 @@ def create_router() -> APIRouter:
         return page(request, "ask.html", context)
 
     @router.post("/ask/feedback")
+    @answers_refusals()
     async def ask_feedback(request: Request, state: State, session: SessionDep) -> Response:
         """有帮助/没帮助 on an answer: the admin's list of answers to improve."""
-        try:
-            form = await _form(request)
-            await _limit(request, form, [("ask_ip", _client_ip(request))])
-            log_id = rw.read_question_token(state.settings, _str(form, "log"))
-            await legal.mark_helpful(
-                session=session, log_id=log_id, helpful=_str(form, "helpful") == "1"
-            )
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        await _limit(request, form, [("ask_ip", _client_ip(request))])
+        log_id = rw.read_question_token(state.settings, _str(form, "log"))
+        await legal.mark_helpful(
+            session=session, log_id=log_id, helpful=_str(form, "helpful") == "1"
+        )
         return page(
             request, "message.html", {"message": TEXTS[pick_language(request)]["ask_thanks"]}
         )
 
     @router.post("/ask/lawyer")
+    @answers_refusals()
     async def ask_lawyer(request: Request, session: SessionDep) -> Response:
-        try:
-            form = await _form(request)
-            anonymous = bool(form.get("anonymous"))
-            phone = None if anonymous else rw.clean_phone(_str(form, "phone", 32))
-            await _limit(
-                request, form, [("submit_ip", _client_ip(request)), ("report_phone", phone)]
-            )
-            person = await rw.web_person(session=session, phone=phone, lang=pick_language(request))
-            case = await legal.handoff_to_lawyer(
-                session=session,
-                person=person,
-                question=_str(form, "question", legal.MAX_QUESTION_CHARS),
-                contact_phone=phone,
-                anonymous=anonymous or phone is None,
-                channel="web",
-            )
-        except Refusal as exc:
-            return refused(request, TEXTS[pick_language(request)][exc.key], exc.status)
-        except ChallengeNeeded:
-            return _challenge(request, form)
-        except DomainError as exc:
-            return refused(request, exc.message, 400)
+        form = await _form(request)
+        anonymous = bool(form.get("anonymous"))
+        phone = None if anonymous else rw.clean_phone(_str(form, "phone", 32))
+        await _limit(request, form, [("submit_ip", _client_ip(request)), ("report_phone", phone)])
+        person = await rw.web_person(session=session, phone=phone, lang=pick_language(request))
+        case = await legal.handoff_to_lawyer(
+            session=session,
+            person=person,
+            question=_str(form, "question", legal.MAX_QUESTION_CHARS),
+            contact_phone=phone,
+            anonymous=anonymous or phone is None,
+            channel="web",
+        )
         return RedirectResponse(_track_url(request, case, person) + "?new=1", status_code=303)
 
     return router
