@@ -8,6 +8,7 @@ afterwards: safe to share between threads.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ _DIGITS = {
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _SOME = 2  # 几 is "a few": count it as the smallest plausible number
+# a calendar year written out (2008年, 1998年): before this year it dates the story
+_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})年")
 
 
 def count_value(numeral: str) -> int:
@@ -79,6 +82,9 @@ class Findings:
 _MAX_PLACES = 8  # occurrences kept per concept (enough to find a close pair)
 _NEGATOR_REACH = 8  # characters between a long negator and the word it cancels
 _CLAUSE_BREAKS = frozenset("，。！？；,.!?;\n")
+# a word that is itself a negation (没呼吸, 不动了, 叫不醒) is not cancelled by one before it:
+# 喊不醒没有呼吸 is two signs, not a denial
+_SELF_NEGATED = frozenset("没不无未")
 
 
 class DangerMatcher:
@@ -102,13 +108,16 @@ class DangerMatcher:
                     len(w),
                     tuple(concepts.get(w, ())),
                     tuple(dampeners.get(w, ())),
-                    w not in dampeners and all(n in fixed for n in concepts.get(w, ())),
+                    w not in dampeners
+                    and (w[0] in _SELF_NEGATED or all(n in fixed for n in concepts.get(w, ()))),
                 )
                 for w in concepts.keys() | dampeners.keys()
             }
         )
         self._masks = _automaton({w: len(w) for w in model.masks})
         self._dampeners = {d.name: d for d in model.dampeners}
+        self._past_years = [d.name for d in model.dampeners if d.past_years]
+        self._this_year = datetime.date.today().year
         self._counted = [c for c in model.concepts.values() if c.count_at_least]
         self._guarded = {
             c.name: (c.not_after, c.not_before)
@@ -163,6 +172,12 @@ class DangerMatcher:
                 if count >= concept.count_at_least:
                     concepts.setdefault(concept.name, written)
                     places.setdefault(concept.name, []).append(where)
+        if self._past_years and "年" in text:
+            for m in _YEAR.finditer(text):
+                if int(m.group(1)) < self._this_year:
+                    for name in self._past_years:
+                        present.setdefault(name, m.group(0))
+                    break
         dampeners = {
             self._dampeners[name]: word
             for name, word in present.items()

@@ -111,6 +111,13 @@ RED = [
     ("charcoal behind a locked door", "他在屋里烧炭，门反锁着"),
     ("a goring bull still trampling", "疯牛把我叔撞倒了，还在踩他"),
     ("pinned under a wheel", "倒车的时候把人压在轮子下面了"),
+    ("an armed man near children", "幼儿园外面有个男的拿着菜刀"),
+    ("a wild elephant tramples a person", "野象把放牛的老倌踩了"),
+    ("no breath after no answer, dialect 没得", "我爹喊不醒 没得呼吸了"),
+    ("a child tied up and beaten", "后妈把娃娃绑起来打"),
+    ("a bite that tore flesh away", "狗把我儿子腿上的肉咬掉一块"),
+    ("burnt under a power pole", "电杆下面躺着一个人，身上烧焦了"),
+    ("alone, neglected and too weak to rise", "独居老人好几天没人管了，起不来床"),
 ]
 
 
@@ -210,6 +217,11 @@ HARMLESS = [
     ("a first-aid talk", "卫生院的医生来村里讲溺水急救"),
     ("a knife lent out", "我家的刀被邻居借走了还没还"),
     ("peeling paint", "墙皮掉了好多，想重新刷"),
+    ("a flood dated by its year", "1998年村里发洪水冲走了几个人，那个河堤后来加高没有"),
+    ("a goat, not a person, is lost", "我家羊跑丢了两只，找了一天没找着"),
+    ("a poisoning in a drama", "这部剧的女主被人下毒了，好虐"),
+    ("an elephant eats crops", "大象进村把我家苞谷踩了一大片，补偿咋个申请"),
+    ("a knife in the kitchen", "他在厨房拿刀切菜"),
 ]
 
 
