@@ -118,6 +118,16 @@ RED = [
     ("a bite that tore flesh away", "狗把我儿子腿上的肉咬掉一块"),
     ("burnt under a power pole", "电杆下面躺着一个人，身上烧焦了"),
     ("alone, neglected and too weak to rise", "独居老人好几天没人管了，起不来床"),
+    ("a gas pipe dug through", "修路把天然气管子挖坏了，一直在喷"),
+    ("a stroke happening now", "我外公脑梗了，倒在地上说不出话"),
+    ("choking on food", "孩子吃葡萄卡住了，咳不出来"),
+    ("current in water, someone down", "鱼塘边的水带电，我叔刚才碰了一下就晕了"),
+    ("locked up and starved", "他们把老人锁在猪圈里，几天不给饭吃"),
+    ("stabbing whoever is near", "有个疯子在菜市场见人就捅"),
+    ("self-harm in progress", "我弟在屋里拿刀划自己的手"),
+    ("rat poison eaten as a snack", "娃娃把灭鼠药当零食吃了"),
+    ("clothes torn off", "有个男的在路边撕她衣服"),
+    ("a pond bank broken open", "鱼塘埂子冲开一个豁口，水往下面人家冲"),
 ]
 
 
@@ -222,6 +232,12 @@ HARMLESS = [
     ("a poisoning in a drama", "这部剧的女主被人下毒了，好虐"),
     ("an elephant eats crops", "大象进村把我家苞谷踩了一大片，补偿咋个申请"),
     ("a knife in the kitchen", "他在厨房拿刀切菜"),
+    ("a dream", "昨晚梦见我家房子着火了"),
+    ("an old stroke", "我爹中风后半边身子不灵活，能办残疾证吗"),
+    ("a zip stuck at dinner", "吃饭的时候拉链卡住了"),
+    ("a dog shut in a cage", "把狗关在笼子里打了一顿"),
+    ("waiting for the power", "停电了，什么时候来电，老人在家怕黑"),
+    ("asthma and the weather", "我有哮喘，突然降温怎么办"),
 ]
 
 
