@@ -110,6 +110,7 @@ class DangerMatcher:
                     tuple(dampeners.get(w, ())),
                     w not in dampeners
                     and (w[0] in _SELF_NEGATED or all(n in fixed for n in concepts.get(w, ()))),
+                    w[0] in _SELF_NEGATED and len(w) > 1,
                 )
                 for w in concepts.keys() | dampeners.keys()
             }
@@ -142,7 +143,7 @@ class DangerMatcher:
         places: dict[str, list[int]] = {}  # concept → where its words start
         present: dict[str, str] = {}
         guarded = self._guarded
-        for end, (word, size, names, damps, fixed) in (
+        for end, (word, size, names, damps, fixed, self_negated) in (
             self._automaton.iter(text) if self._automaton is not None else ()
         ):
             fresh = any(len(places.get(n, ())) < _MAX_PLACES for n in names) or any(
@@ -155,6 +156,8 @@ class DangerMatcher:
                 continue  # starts inside a look-alike phrase (想死 in 想死你)
             if not fixed and (negated(text, start) or self._denied(text, start)):
                 continue
+            if self_negated and start and text[start - 1] == word[1]:
+                continue  # 有没有呼吸, 动不动: a question or "often", not the sign
             for name in damps:
                 present.setdefault(name, word)
             for name in names:

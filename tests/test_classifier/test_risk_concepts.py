@@ -128,6 +128,14 @@ RED = [
     ("rat poison eaten as a snack", "娃娃把灭鼠药当零食吃了"),
     ("clothes torn off", "有个男的在路边撕她衣服"),
     ("a pond bank broken open", "鱼塘埂子冲开一个豁口，水往下面人家冲"),
+    ("abuse and an order to keep it secret", "我被姑父摸了，他说不许告诉我妈"),
+    ("a throat held, with a possessive", "他掐住她的脖子不放"),
+    ("water at the thighs and rising", "水已经到大腿了，还在涨"),
+    ("a fall head first", "我爸刚才从梯子上摔下来，头先着地"),
+    ("one side of the face numb", "我妈突然一边脸麻，说话不清楚"),
+    ("a flooded mine", "煤矿透水了，井下还有人"),
+    ("a slang murder threat with a knife", "他说今晚就去做了他，刀都带上了"),
+    ("mouldy food, a family down", "吃了发霉的洋芋，全家都在拉，奶奶起不来"),
 ]
 
 
@@ -238,6 +246,12 @@ HARMLESS = [
     ("a dog shut in a cage", "把狗关在笼子里打了一顿"),
     ("waiting for the power", "停电了，什么时候来电，老人在家怕黑"),
     ("asthma and the weather", "我有哮喘，突然降温怎么办"),
+    ("a groomsman drunk at a wedding", "婚礼上伴郎被灌醉了"),
+    ("a pig killed for new year", "过年杀了一头猪，血流了一地，邻居都来帮忙"),
+    ("a dog run over", "我家那只狗被车撞死了"),
+    ("how to give first aid", "我想了解一下触电了怎么急救"),
+    ("a temper like a powder keg", "他脾气就是个火药桶，一点就炸"),
+    ("asking how to tell if someone breathes", "有没有呼吸要怎么判断"),
 ]
 
 
@@ -246,6 +260,10 @@ def test_harmless_look_alikes_are_not_red(kind: str, text: str) -> None:
     result = assess_risk(text)
     assert result.level != "red", (kind, result)
     assert classify(text).risk_level != "red", kind
+
+
+def test_a_joke_is_capped_at_orange_so_a_person_still_reads_it() -> None:
+    assert assess_risk("我要跳楼 哈哈 开玩笑的").level == "orange"
 
 
 def test_a_dampener_does_not_hide_what_is_happening_now() -> None:
