@@ -136,6 +136,16 @@ RED = [
     ("a flooded mine", "煤矿透水了，井下还有人"),
     ("a slang murder threat with a knife", "他说今晚就去做了他，刀都带上了"),
     ("mouldy food, a family down", "吃了发霉的洋芋，全家都在拉，奶奶起不来"),
+    ("a chemical smell making people ill", "农药厂飘过来一股刺鼻的味道，好几个人咳嗽头晕"),
+    ("lost on the mountain", "我爸上山放羊迷路了，天快黑了"),
+    ("heat stroke", "爷爷在田里中暑了，迷迷糊糊的"),
+    ("a crash and someone silent", "车翻到沟里，我妈在里面不吭声"),
+    ("a vehicle into a crowd", "一辆车刹不住冲进人群了"),
+    ("pills by the count and a farewell", "她吃了五十多片药，说别找她"),
+    ("a hanging told as 把自己吊", "我舅把自己吊在房梁上"),
+    ("a stab in three words", "他捅我"),
+    ("taken ill, then the call drops", "我爸说他胸口痛站不起来，电话就挂了"),
+    ("a house burning with people inside", "他家房子在烧，里面有人"),
 ]
 
 
@@ -148,6 +158,7 @@ def test_each_kind_of_danger_is_red(kind: str, text: str) -> None:
 
 ORANGE = [
     ("threat without means", "他放话说迟早要弄死我"),
+    ("a threat to burn a house", "他说要把我家房子烧了"),
     ("family violence", "老倌又动手了，经常这样"),
     ("crowd planning a petition", "村里三十几个人商量明天去县里上访"),
     ("house cracking", "我家房子墙上裂了好几条缝"),
@@ -252,6 +263,12 @@ HARMLESS = [
     ("how to give first aid", "我想了解一下触电了怎么急救"),
     ("a temper like a powder keg", "他脾气就是个火药桶，一点就炸"),
     ("asking how to tell if someone breathes", "有没有呼吸要怎么判断"),
+    ("homework called 救命", "救命 这道题我不会"),
+    ("a price that kills", "这个价格要出人命了"),
+    ("a pan fire put out at once", "锅里的油着火了，盖上盖子就灭了"),
+    ("a phone in the river", "手机掉到河里了，能捞上来吗"),
+    ("a drowning rumour proved false", "说水库里有人淹死，后来证实是一件衣服"),
+    ("a worker kept by his boss", "老板押着身份证不给走"),
 ]
 
 
