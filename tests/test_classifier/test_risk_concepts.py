@@ -146,6 +146,14 @@ RED = [
     ("a stab in three words", "他捅我"),
     ("taken ill, then the call drops", "我爸说他胸口痛站不起来，电话就挂了"),
     ("a house burning with people inside", "他家房子在烧，里面有人"),
+    ("met a wild boar, not a hypothesis", "上山砍柴的时候遇到野猪，我哥被拱伤了，腿上在流血"),
+    ("a wild elephant killed someone", "野象把巡护员踩死了"),
+    ("a child dragged into a van", "有人把一个小孩拽进了面包车"),
+    ("a wall blown onto children", "围墙被大风刮倒了，压着两个学生"),
+    ("pinyin cry for help", "jiuming 有人拿刀"),
+    ("a gas bottle burst, someone hurt", "气罐爆了，我妈手上脸上都是伤"),
+    ("a head split with a brick", "他拿砖头把人家头砸开了"),
+    ("a stepfather in the room again", "后爸又半夜进我房间，我好害怕"),
 ]
 
 
@@ -159,6 +167,7 @@ def test_each_kind_of_danger_is_red(kind: str, text: str) -> None:
 ORANGE = [
     ("threat without means", "他放话说迟早要弄死我"),
     ("a threat to burn a house", "他说要把我家房子烧了"),
+    ("revenge after prison", "他说出狱了要找我报仇"),
     ("family violence", "老倌又动手了，经常这样"),
     ("crowd planning a petition", "村里三十几个人商量明天去县里上访"),
     ("house cracking", "我家房子墙上裂了好几条缝"),
@@ -269,6 +278,9 @@ HARMLESS = [
     ("a phone in the river", "手机掉到河里了，能捞上来吗"),
     ("a drowning rumour proved false", "说水库里有人淹死，后来证实是一件衣服"),
     ("a worker kept by his boss", "老板押着身份证不给走"),
+    ("a warning video", "这个视频是去年外地电动车着火的，大家引以为戒"),
+    ("a bang and no harm", "煤气灶嘭的一声，还好没事"),
+    ("a gas smell found and fixed", "闻到煤气味，检查了是阀门没关好，已经关了"),
 ]
 
 
@@ -281,6 +293,10 @@ def test_harmless_look_alikes_are_not_red(kind: str, text: str) -> None:
 
 def test_a_joke_is_capped_at_orange_so_a_person_still_reads_it() -> None:
     assert assess_risk("我要跳楼 哈哈 开玩笑的").level == "orange"
+
+
+def test_a_threat_he_always_makes_and_never_keeps_is_orange_not_red() -> None:
+    assert assess_risk("他每次都这么说要去跳河，从来没跳过").level == "orange"
 
 
 def test_a_dampener_does_not_hide_what_is_happening_now() -> None:
