@@ -85,6 +85,10 @@ _CLAUSE_BREAKS = frozenset("，。！？；,.!?;\n")
 # a word that is itself a negation (没呼吸, 不动了, 叫不醒) is not cancelled by one before it:
 # 喊不醒没有呼吸 is two signs, not a denial
 _SELF_NEGATED = frozenset("没不无未")
+# V不C: a verb, 不 and a result (爬不起来, 叫不醒, 拉不上来)
+_COMPLEMENTS = frozenset("起动醒到着住上下出开见应过回进")
+_NOT_VERBS = frozenset("是也都就还并绝决再又可要会能敢肯想我你他她它们人")
+_FRAME_NEGATORS = ("不是", "并非", "没有", "没", "不", "未", "别")
 
 
 class DangerMatcher:
@@ -154,7 +158,12 @@ class DangerMatcher:
             start = end - size + 1
             if masks and any(s <= start <= e for s, e in masks):
                 continue  # starts inside a look-alike phrase (想死 in 想死你)
-            if not fixed and (negated(text, start) or self._denied(text, start)):
+            if names and not fixed:
+                if negated(text, start) and not _after_complement(text, start):
+                    continue
+                if self._denied(text, start):
+                    continue
+            if not names and _frame_denied(text, start):
                 continue
             if self_negated and start and text[start - 1] == word[1]:
                 continue  # 有没有呼吸, 动不动: a question or "often", not the sign
@@ -216,6 +225,28 @@ class DangerMatcher:
             if idx >= 0 and _CLAUSE_BREAKS.isdisjoint(before[idx:]):
                 return True
         return False
+
+
+def _after_complement(text: str, start: int) -> bool:
+    """The only negation just before the word is a verb's own complement (爬不起来, 叫不醒):
+    it negates that verb, not what is told next (爬不起来在地上躺了)."""
+    before = text[max(0, start - 4) : start]
+    idx = before.rfind("不")
+    if idx < 1 or any(n in before for n in ("没", "未", "不是", "无")):
+        return False
+    return before[idx - 1] not in _NOT_VERBS and before[idx + 1 : idx + 2] in _COMPLEMENTS
+
+
+def _frame_denied(text: str, start: int) -> bool:
+    """A frame word (开玩笑, 万一, 谣言) is denied only by a negation right before it (不是开玩笑),
+    not by one further back (没人管了，万一…), nor by a question (是不是谣言)."""
+    before = text[max(0, start - 2) : start]
+    for neg in _FRAME_NEGATORS:
+        if before.endswith(neg):
+            at = start - len(neg)
+            after = text[at + 1] if at + 1 < len(text) else ""
+            return not (at > 0 and text[at - 1] == after)
+    return False
 
 
 def _automaton(values: dict[str, object]) -> ahocorasick.Automaton | None:

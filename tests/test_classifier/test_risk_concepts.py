@@ -154,6 +154,15 @@ RED = [
     ("a gas bottle burst, someone hurt", "气罐爆了，我妈手上脸上都是伤"),
     ("a head split with a brick", "他拿砖头把人家头砸开了"),
     ("a stepfather in the room again", "后爸又半夜进我房间，我好害怕"),
+    ("poison forced on someone", "他拿着农药逼她喝"),
+    ("someone lying in the road", "有个人躺在马路中间一动不动"),
+    ("a child beaten silent", "他把孩子打得没声音了"),
+    ("a mother dying", "我妈快不行了"),
+    ("a fall, then lying there (爬不起来 is no negation)", "走路摔了一跤爬不起来在地上躺了好久"),
+    ("a child lost at a market", "孩子在集市上跟丢了"),
+    ("bootleg liquor blinding people", "吃了散装酒，几个人眼睛看不见了"),
+    ("a python round a limb", "大蛇缠住了我弟的手"),
+    ("something poured into a water cellar", "有人往水窖里倒了东西，喝了的人都在吐"),
 ]
 
 
@@ -281,6 +290,10 @@ HARMLESS = [
     ("a warning video", "这个视频是去年外地电动车着火的，大家引以为戒"),
     ("a bang and no harm", "煤气灶嘭的一声，还好没事"),
     ("a gas smell found and fixed", "闻到煤气味，检查了是阀门没关好，已经关了"),
+    ("a fire only supposed (没人管了，万一…)", "村里的消防栓坏了，万一着火怎么办"),
+    ("an old person in poor health", "老人身体不行了，想申请补助"),
+    ("a suspected gas leak, asked to check", "燃气表走得快，是不是漏了，能不能派人来查一下"),
+    ("a horror film", "看了个恐怖片，里面有人被砍死"),
 ]
 
 
@@ -293,6 +306,11 @@ def test_harmless_look_alikes_are_not_red(kind: str, text: str) -> None:
 
 def test_a_joke_is_capped_at_orange_so_a_person_still_reads_it() -> None:
     assert assess_risk("我要跳楼 哈哈 开玩笑的").level == "orange"
+
+
+def test_a_frame_is_denied_only_by_a_negation_right_before_it() -> None:
+    assert assess_risk("这不是开玩笑，他真的要跳河").level == "red"
+    assert assess_risk("有人说猪肉吃了会中毒，是不是谣言").level != "red"
 
 
 def test_a_threat_he_always_makes_and_never_keeps_is_orange_not_red() -> None:
