@@ -163,6 +163,13 @@ RED = [
     ("bootleg liquor blinding people", "吃了散装酒，几个人眼睛看不见了"),
     ("a python round a limb", "大蛇缠住了我弟的手"),
     ("something poured into a water cellar", "有人往水窖里倒了东西，喝了的人都在吐"),
+    ("a newborn not crying", "孩子生下来不哭，嘴唇发紫"),
+    ("a child lured into a car", "有个男的想拉小孩上车"),
+    ("a child climbing a power pole", "一个娃娃爬上电线杆了"),
+    ("a syringe held at a school gate", "那个人拿着针管在学校门口"),
+    ("a drunk driver hits a parent", "他酒驾把我妈撞了"),
+    ("stung, unable to speak", "我奶奶被野蜂蜇了，说不出话"),
+    ("a witness saw a child carried off", "我们村的老人说看到有人把一个小孩抱走了"),
 ]
 
 
@@ -294,6 +301,9 @@ HARMLESS = [
     ("an old person in poor health", "老人身体不行了，想申请补助"),
     ("a suspected gas leak, asked to check", "燃气表走得快，是不是漏了，能不能派人来查一下"),
     ("a horror film", "看了个恐怖片，里面有人被砍死"),
+    ("is a gas smell normal?", "天然气灶有点气味，正常吗"),
+    ("a pond bank to mend", "水塘的埂子有点漏水，想申请维修"),
+    ("falling out with the family", "爹生前写了遗嘱，哥哥不认，继承闹翻了"),
 ]
 
 
