@@ -87,6 +87,7 @@ _CLAUSE_BREAKS = frozenset("，。！？；,.!?;\n")
 _SELF_NEGATED = frozenset("没不无未")
 # V不C: a verb, 不 and a result (爬不起来, 叫不醒, 拉不上来)
 _COMPLEMENTS = frozenset("起动醒到着住上下出开见应过回进")
+_RESULTS = _COMPLEMENTS | frozenset("稳好完")
 _NOT_VERBS = frozenset("是也都就还并绝决再又可要会能敢肯想我你他她它们人")
 _FRAME_NEGATORS = ("不是", "并非", "没有", "没", "不", "未", "别")
 
@@ -228,11 +229,16 @@ class DangerMatcher:
 
 
 def _after_complement(text: str, start: int) -> bool:
-    """The only negation just before the word is a verb's own complement (爬不起来, 叫不醒):
-    it negates that verb, not what is told next (爬不起来在地上躺了)."""
+    """The only negation just before the word is a verb's own complement (爬不起来, 叫不醒,
+    没躲开): it negates that verb, not what is told next (爬不起来在地上躺了, 没躲开被炸到了)."""
     before = text[max(0, start - 4) : start]
+    idx = before.rfind("没")
+    if idx >= 0 and "不" not in before[idx:]:
+        # 没躲开, 没站稳: 没 + a verb and its result, then the word (没躲开被炸到了)
+        between = before[idx + 1 :]
+        return len(between) >= 2 and between[-1] in _RESULTS and "有" not in between[:1]
     idx = before.rfind("不")
-    if idx < 1 or any(n in before for n in ("没", "未", "不是", "无")):
+    if idx < 1 or any(n in before for n in ("未", "不是", "无")):
         return False
     return before[idx - 1] not in _NOT_VERBS and before[idx + 1 : idx + 2] in _COMPLEMENTS
 

@@ -170,6 +170,15 @@ RED = [
     ("a drunk driver hits a parent", "他酒驾把我妈撞了"),
     ("stung, unable to speak", "我奶奶被野蜂蜇了，说不出话"),
     ("a witness saw a child carried off", "我们村的老人说看到有人把一个小孩抱走了"),
+    ("run over by a rear wheel", "他的腿被拖拉机后轮压过去了"),
+    ("a pungent smell and coughing", "我叔家仓库有股刺鼻的怪味，几个人都在咳"),
+    ("a stabbing fight breaking out", "两伙人在夜市捅起来了"),
+    ("home-made fermented food, drooping eyelids", "吃了自家做的臭豆腐，我爸眼皮耷拉，吞咽困难"),
+    ("a madwoman with a knife", "那个疯女人拿着刀在街上"),
+    ("a hand in a shredder", "娃娃的手伸进了粉碎机"),
+    ("caught by a blast (没躲开 is no negation)", "放炮的时候没躲开，被炸到了"),
+    ("cut, dialect passive 遭人砍", "我老表遭人砍了"),
+    ("setting a house alight", "他在点他家房子"),
 ]
 
 
@@ -304,6 +313,10 @@ HARMLESS = [
     ("is a gas smell normal?", "天然气灶有点气味，正常吗"),
     ("a pond bank to mend", "水塘的埂子有点漏水，想申请维修"),
     ("falling out with the family", "爹生前写了遗嘱，哥哥不认，继承闹翻了"),
+    ("a bump on the pitch", "球场上两个人撞到一起了，起来又继续踢"),
+    ("the price of a mincer", "绞肉机多少钱一台"),
+    ("a near miss", "没注意到车，还好没撞到"),
+    ("a tree cut down by someone", "他家的树被人砍了"),
 ]
 
 
