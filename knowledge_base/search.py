@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 from classifier.segment import segment_for_search
 from knowledge_base.intent import CHITCHAT, QUESTION, UNCLEAR, IntentDetector
 from knowledge_base.loader import Content, ContentError, load_content, load_data_file
+from knowledge_base.scope import ScopeDetector
 from knowledge_base.types import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
@@ -100,7 +101,7 @@ class Calibration:
 
 
 class Lexicon:
-    """Synonyms, colloquial phrases, stop words and the out-of-scope lexicon (data files)."""
+    """Synonyms, colloquial phrases, stop words and the out-of-scope concepts (data files)."""
 
     def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
         phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
@@ -120,16 +121,7 @@ class Lexicon:
             if phrases
             else None
         )
-        terms = _str_list(out_of_scope.get("terms"), "out_of_scope.yaml", "terms")
-        self._oos_re = re.compile(
-            "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-        )
-        allow = _str_list(out_of_scope.get("allow", []), "out_of_scope.yaml", "allow")
-        self._allow_re = (
-            re.compile("|".join(re.escape(t) for t in sorted(allow, key=len, reverse=True)))
-            if allow
-            else None
-        )
+        self.scope = ScopeDetector(out_of_scope)
 
     def normalize(self, text: str) -> str:
         """NFKC, simplified characters, lower case, colloquial phrases → standard forms."""
@@ -154,8 +146,7 @@ class Lexicon:
         return words
 
     def out_of_scope(self, normalized: str) -> bool:
-        text = self._allow_re.sub(" ", normalized) if self._allow_re is not None else normalized
-        return bool(self._oos_re.search(text))
+        return self.scope.topic(normalized) is not None
 
 
 def _str_map(raw: Any, file: str, key: str) -> dict[str, str]:
