@@ -1,5 +1,6 @@
 """Out-of-scope concepts: questions the county's legal desk does not answer (刑事辩护 公司法
-知识产权 涉外法律 海事海商), recognised by weighted cue words per topic (``data/out_of_scope.yaml``).
+知识产权 涉外法律 海事海商), recognised by weighted cue words per topic
+(``data/out_of_scope.yaml``).
 
 A question belongs to a topic when the weights of the distinct cues found in it, less the weights
 of the topic's guards (the words of an in-scope look-alike: a debtor, an employee, a victim),
@@ -28,8 +29,9 @@ def _pattern(words: list[str]) -> re.Pattern[str] | None:
 
 
 def _found(pattern: re.Pattern[str] | None, text: str) -> set[str]:
-    """The distinct words of ``pattern`` in ``text``, overlapping ones included ("会判多久" holds
-    会判 and 判多久), but not a word inside a longer one found at the same place (带走 in 被带走)."""
+    """The distinct words of ``pattern`` in ``text``, overlapping ones included ("会判多久"
+    holds 会判 and 判多久), but not a word inside a longer one found at the same place (带走 in
+    被带走)."""
     if pattern is None:
         return set()
     spans = [(m.start(), m.start() + len(m.group(1)), m.group(1)) for m in pattern.finditer(text)]
@@ -114,11 +116,8 @@ class ScopeDetector:
         allow = raw.get("allow") or []
         if not isinstance(allow, list) or not all(isinstance(t, str) and t for t in allow):
             raise ContentError(_FILE, "'allow' must be a list of phrases")
-        self._allow = (
-            re.compile("|".join(re.escape(t.lower()) for t in sorted(allow, key=len, reverse=True)))
-            if allow
-            else None
-        )
+        phrases = sorted((t.lower() for t in allow), key=len, reverse=True)
+        self._allow = re.compile("|".join(map(re.escape, phrases))) if phrases else None
 
     @property
     def topics(self) -> list[str]:
