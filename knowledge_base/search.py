@@ -56,7 +56,7 @@ class Thresholds:
     answer_credit: float = 0.5  # share of a word's IDF credited when only the answer contains it
 
 
-CALIBRATION_FEATURES = ("confidence", "consensus", "asked_share", "legal")
+CALIBRATION_FEATURES = ("confidence", "variant_match", "variant_overlap", "topic_agreement")
 
 
 @dataclass(frozen=True)
@@ -188,11 +188,14 @@ class Searcher:
         answer_docs: list[list[str]] = []
         fuzzy_choices: list[str] = []
         self._fuzzy_owner: list[int] = []
+        # each way of asking an entry (question, variants) as words, for how closely a question
+        # follows one of them (calibration features)
+        self._asked_forms: list[tuple[tuple[str, frozenset[str]], ...]] = []
         for index, entry in enumerate(self.entries):
             asked = [entry.question, *entry.variants]
-            asked_docs.append(
-                [w for text in asked for w in lexicon.tokens(lexicon.normalize(text))]
-            )
+            forms = [lexicon.tokens(lexicon.normalize(text)) for text in asked]
+            self._asked_forms.append(tuple((" ".join(f), frozenset(f)) for f in forms if f))
+            asked_docs.append([w for form in forms for w in form])
             answer_docs.append(lexicon.tokens(lexicon.normalize(entry.answer)))
             for text in asked:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
@@ -241,25 +244,24 @@ class Searcher:
     def features(
         self, normalized: str, words: list[str], ranked: list[tuple[int, float]]
     ) -> tuple[float, ...]:
-        """What tells a right top hit from a wrong one (CALIBRATION_FEATURES): its confidence,
-        whether the next hits share its topic, the IDF mass it matched, the share of that mass
-        found in how residents ask (question and variants) rather than only in the answer, and a
-        legal cue word. (Score margins between hits 1 and 2 and the question length were tried
-        and added nothing in cross-validation.)"""
-        top, confidence = ranked[0]
-        terms = [w for w in dict.fromkeys(words) if w in self._vocab]
+        """What tells a right top hit from a wrong one (CALIBRATION_FEATURES): its confidence;
+        how closely the question follows one way of asking the entry (rapidfuzz token-set ratio
+        of the words, and the word overlap, Jaccard, with the best question or variant); and how
+        much of the candidates' confidence goes to entries sharing a topic with the top one. (The
+        legal cue word, the share matched in the asked text, the lead over the second hit and the
+        question length were tried and added nothing in cross-validation.)"""
+        del normalized  # the features work on the words; kept for a stable signature
+        top = ranked[0][0]
+        question = set(words)
+        joined = " ".join(words)
+        match = overlap = 0.0
+        for text, form in self._asked_forms[top]:
+            match = max(match, fuzz.token_set_ratio(joined, text) / 100)
+            overlap = max(overlap, len(question & form) / len(question | form))
         topics = set(self.entries[top].topics)
-        others = ranked[1:3]
-        agree = sum(1 for index, _ in others if topics & set(self.entries[index].topics))
-        asked = self._asked_terms[top]
-        full = sum(self._idf[w] for w in terms if w in asked or w in self._answer_terms[top])
-        in_asked = sum(self._idf[w] for w in terms if w in asked)
-        return (
-            confidence,
-            agree / len(others) if others else 1.0,
-            in_asked / full if full else 1.0,
-            1.0 if self.intents.is_legal(normalized) else 0.0,
-        )
+        mass = sum(confidence for _, confidence in ranked)
+        shared = sum(c for index, c in ranked if topics & set(self.entries[index].topics))
+        return (ranked[0][1], match, overlap, shared / mass if mass else 1.0)
 
     def probability(self, question: str) -> float | None:
         """The calibrated probability that the top hit is right (None: no candidate)."""
