@@ -348,7 +348,9 @@ class Searcher:
         plain = not intent.legal and size <= t.plain_chars
         floor = t.min_coverage_plain if plain else t.min_coverage
         if tiny or top < floor or limit <= 0:
-            return Consultation(QUESTION, DECLINE, asked=intent.asked)
+            # an out-of-scope question names its topic (for editors and logs); it is handed off
+            scope = "" if ranked else self.lexicon.scope.topic(normalized) or ""
+            return Consultation(QUESTION, DECLINE, label=scope, asked=intent.asked)
         probability = self.calibration.probability(self.features(normalized, words, ranked))
         if probability < self.calibration.min_probability:
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
