@@ -55,7 +55,8 @@ def _normalize_law() -> object:
 
 
 def collect(topics: Path, basis: Path) -> list[tuple[str, tuple[float, ...], int, bool, bool]]:
-    """(set, features, top hit right, in scope, top leads by ANSWER_MARGIN) for every row."""
+    """(set, features, top hit right, in scope, may be answered directly: leads by ANSWER_MARGIN
+    and is a question or a legal statement) for every row."""
     open_bands = Calibration(tuple(0.0 for _ in CALIBRATION_FEATURES), 0.0, 2.0, 0.0, 0.0)
     searcher = build_searcher(load(), calibration=open_bands)
     norm = _normalize_law()
@@ -83,7 +84,9 @@ def _scored(searcher, text):  # type: ignore[no-untyped-def]
     ranked = searcher.candidates(text)
     lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0.0)
     features = searcher.features(normalized, words, ranked)
-    return features, result.hits[0], lead >= ANSWER_MARGIN
+    # only a question or a statement with a legal word may be answered directly (as consult)
+    eligible = result.asked or searcher.intents.is_legal(normalized)
+    return features, result.hits[0], lead >= ANSWER_MARGIN and eligible
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -356,9 +356,13 @@ class Searcher:
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
         cal = self.calibration
         lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0.0)
+        # a statement with no legal word ("排水沟的水又流进我家院子了") may be a report as much as
+        # a question: its candidates are offered, never answered outright
         band = (
             ANSWER
-            if probability >= cal.answer_probability and lead >= cal.answer_margin
+            if probability >= cal.answer_probability
+            and lead >= cal.answer_margin
+            and (intent.asked or intent.legal)
             else SUGGEST
         )
         floor = max(floor * 0.5, top * t.related_ratio)
