@@ -8,6 +8,7 @@ afterwards: safe to share between threads.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ _DIGITS = {
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 _SOME = 2  # 几 is "a few": count it as the smallest plausible number
+# a calendar year written out (2008年, 1998年): before this year it dates the story
+_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})年")
 
 
 def count_value(numeral: str) -> int:
@@ -79,6 +82,14 @@ class Findings:
 _MAX_PLACES = 8  # occurrences kept per concept (enough to find a close pair)
 _NEGATOR_REACH = 8  # characters between a long negator and the word it cancels
 _CLAUSE_BREAKS = frozenset("，。！？；,.!?;\n")
+# a word that is itself a negation (没呼吸, 不动了, 叫不醒) is not cancelled by one before it:
+# 喊不醒没有呼吸 is two signs, not a denial
+_SELF_NEGATED = frozenset("没不无未")
+# V不C: a verb, 不 and a result (爬不起来, 叫不醒, 拉不上来)
+_COMPLEMENTS = frozenset("起动醒到着住上下出开见应过回进")
+_RESULTS = _COMPLEMENTS | frozenset("稳好完")
+_NOT_VERBS = frozenset("是也都就还并绝决再又可要会能敢肯想我你他她它们人")
+_FRAME_NEGATORS = ("不是", "并非", "没有", "没", "不", "未", "别")
 
 
 class DangerMatcher:
@@ -102,13 +113,17 @@ class DangerMatcher:
                     len(w),
                     tuple(concepts.get(w, ())),
                     tuple(dampeners.get(w, ())),
-                    w not in dampeners and all(n in fixed for n in concepts.get(w, ())),
+                    w not in dampeners
+                    and (w[0] in _SELF_NEGATED or all(n in fixed for n in concepts.get(w, ()))),
+                    w[0] in _SELF_NEGATED and len(w) > 1,
                 )
                 for w in concepts.keys() | dampeners.keys()
             }
         )
         self._masks = _automaton({w: len(w) for w in model.masks})
         self._dampeners = {d.name: d for d in model.dampeners}
+        self._past_years = [d.name for d in model.dampeners if d.past_years]
+        self._this_year = datetime.date.today().year
         self._counted = [c for c in model.concepts.values() if c.count_at_least]
         self._guarded = {
             c.name: (c.not_after, c.not_before)
@@ -133,7 +148,7 @@ class DangerMatcher:
         places: dict[str, list[int]] = {}  # concept → where its words start
         present: dict[str, str] = {}
         guarded = self._guarded
-        for end, (word, size, names, damps, fixed) in (
+        for end, (word, size, names, damps, fixed, self_negated) in (
             self._automaton.iter(text) if self._automaton is not None else ()
         ):
             fresh = any(len(places.get(n, ())) < _MAX_PLACES for n in names) or any(
@@ -144,8 +159,15 @@ class DangerMatcher:
             start = end - size + 1
             if masks and any(s <= start <= e for s, e in masks):
                 continue  # starts inside a look-alike phrase (想死 in 想死你)
-            if not fixed and (negated(text, start) or self._denied(text, start)):
+            if names and not fixed:
+                if negated(text, start) and not _after_complement(text, start):
+                    continue
+                if self._denied(text, start):
+                    continue
+            if not names and _frame_denied(text, start):
                 continue
+            if self_negated and start and text[start - 1] == word[1]:
+                continue  # 有没有呼吸, 动不动: a question or "often", not the sign
             for name in damps:
                 present.setdefault(name, word)
             for name in names:
@@ -163,6 +185,12 @@ class DangerMatcher:
                 if count >= concept.count_at_least:
                     concepts.setdefault(concept.name, written)
                     places.setdefault(concept.name, []).append(where)
+        if self._past_years and "年" in text:
+            for m in _YEAR.finditer(text):
+                if int(m.group(1)) < self._this_year:
+                    for name in self._past_years:
+                        present.setdefault(name, m.group(0))
+                    break
         dampeners = {
             self._dampeners[name]: word
             for name, word in present.items()
@@ -198,6 +226,33 @@ class DangerMatcher:
             if idx >= 0 and _CLAUSE_BREAKS.isdisjoint(before[idx:]):
                 return True
         return False
+
+
+def _after_complement(text: str, start: int) -> bool:
+    """The only negation just before the word is a verb's own complement (爬不起来, 叫不醒,
+    没躲开): it negates that verb, not what is told next (爬不起来在地上躺了, 没躲开被炸到了)."""
+    before = text[max(0, start - 4) : start]
+    idx = before.rfind("没")
+    if idx >= 0 and "不" not in before[idx:]:
+        # 没躲开, 没站稳: 没 + a verb and its result, then the word (没躲开被炸到了)
+        between = before[idx + 1 :]
+        return len(between) >= 2 and between[-1] in _RESULTS and "有" not in between[:1]
+    idx = before.rfind("不")
+    if idx < 1 or any(n in before for n in ("未", "不是", "无")):
+        return False
+    return before[idx - 1] not in _NOT_VERBS and before[idx + 1 : idx + 2] in _COMPLEMENTS
+
+
+def _frame_denied(text: str, start: int) -> bool:
+    """A frame word (开玩笑, 万一, 谣言) is denied only by a negation right before it (不是开玩笑),
+    not by one further back (没人管了，万一…), nor by a question (是不是谣言)."""
+    before = text[max(0, start - 2) : start]
+    for neg in _FRAME_NEGATORS:
+        if before.endswith(neg):
+            at = start - len(neg)
+            after = text[at + 1] if at + 1 < len(text) else ""
+            return not (at > 0 and text[at - 1] == after)
+    return False
 
 
 def _automaton(values: dict[str, object]) -> ahocorasick.Automaton | None:

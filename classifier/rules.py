@@ -222,6 +222,7 @@ class Dampener:
     cap: str = "yellow"  # the highest level a dampened danger keeps
     only: tuple[str, ...] = ()  # codes it applies to (empty: all)
     spares: tuple[str, ...] = ()  # codes it never applies to
+    past_years: bool = False  # a calendar year before this one (2008年) is one of its words
 
 
 @dataclass(frozen=True)
@@ -623,7 +624,12 @@ def _load_danger(
     for name, entry in ctx.mapping(raw, "'dampeners'", data).items() if raw else []:
         what = f"dampener {name}"
         entry = ctx.mapping(entry, what, name)
-        _check_keys(ctx, entry, ["label", "words", "unless", "cap", "only", "spares"], what)
+        _check_keys(
+            ctx, entry, ["label", "words", "unless", "cap", "only", "spares", "past_years"], what
+        )
+        past_years = entry.get("past_years", False)
+        if not isinstance(past_years, bool):
+            raise ctx.error(entry, f"{what}: past_years must be true or false")
         cap = entry.get("cap", "yellow")
         if cap not in ("yellow", "orange"):
             raise ctx.error(entry, f"{what}: cap must be yellow or orange, got {cap!r}")
@@ -644,6 +650,7 @@ def _load_danger(
                 cap=str(cap),
                 only=only,
                 spares=spares,
+                past_years=past_years,
             )
         )
     masks = tuple(ctx.words(data.get("masks"), "masks", data))

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         if not result.is_question:
             where = f" → {result.pointer}" if result.pointer else ""
             print(f"  (not a legal question: {result.kind} {result.label}{where})")
+        elif not result.hits and result.label:
+            print(f"  (out of scope: {result.label}; hand off to a person)")
         elif not result.hits:
             print("  (no confident answer: hand off to a person)")
         else:

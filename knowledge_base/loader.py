@@ -58,10 +58,26 @@ def sentence_count(text: str) -> int:
     return len([part for part in _SENTENCE_END.split(text) if part.strip()])
 
 
-def _read_yaml(path: Path) -> Any:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (YAML would keep the last
+    silently, so a second ``0.9: [...]`` list of weighted cues would drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path, *, unique_keys: bool = False) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_UniqueKeyLoader) if unique_keys else yaml.safe_load(fh)
     except yaml.YAMLError as exc:
         raise ContentError(path, f"not valid YAML: {exc}") from None
     except OSError as exc:
@@ -247,7 +263,7 @@ def load_content(content_dir: Path | str | None = None) -> Content:
 def load_data_file(name: str) -> dict[str, Any]:
     """A retrieval data file from ``data/`` (synonyms, out-of-scope lexicon, stop words)."""
     path = DATA_DIR / name
-    raw = _read_yaml(path)
+    raw = _read_yaml(path, unique_keys=True)
     if not isinstance(raw, dict):
         raise ContentError(path, "expected a mapping at the top level")
     return raw

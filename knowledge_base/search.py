@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 from classifier.segment import segment_for_search
 from knowledge_base.intent import CHITCHAT, QUESTION, UNCLEAR, IntentDetector
 from knowledge_base.loader import Content, ContentError, load_content, load_data_file
+from knowledge_base.scope import ScopeDetector
 from knowledge_base.types import ANSWER, DECLINE, SUGGEST, Consultation, Entry, Hit
 
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
@@ -55,7 +56,7 @@ class Thresholds:
     answer_credit: float = 0.5  # share of a word's IDF credited when only the answer contains it
 
 
-CALIBRATION_FEATURES = ("confidence", "consensus", "asked_share", "legal")
+CALIBRATION_FEATURES = ("confidence", "variant_match", "variant_overlap", "topic_agreement")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Calibration:
 
 
 class Lexicon:
-    """Synonyms, colloquial phrases, stop words and the out-of-scope lexicon (data files)."""
+    """Synonyms, colloquial phrases, stop words and the out-of-scope concepts (data files)."""
 
     def __init__(self, synonyms: dict[str, Any], out_of_scope: dict[str, Any]) -> None:
         phrases = _str_map(synonyms.get("phrases"), "synonyms.yaml", "phrases")
@@ -120,16 +121,7 @@ class Lexicon:
             if phrases
             else None
         )
-        terms = _str_list(out_of_scope.get("terms"), "out_of_scope.yaml", "terms")
-        self._oos_re = re.compile(
-            "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-        )
-        allow = _str_list(out_of_scope.get("allow", []), "out_of_scope.yaml", "allow")
-        self._allow_re = (
-            re.compile("|".join(re.escape(t) for t in sorted(allow, key=len, reverse=True)))
-            if allow
-            else None
-        )
+        self.scope = ScopeDetector(out_of_scope)
 
     def normalize(self, text: str) -> str:
         """NFKC, simplified characters, lower case, colloquial phrases → standard forms."""
@@ -154,8 +146,7 @@ class Lexicon:
         return words
 
     def out_of_scope(self, normalized: str) -> bool:
-        text = self._allow_re.sub(" ", normalized) if self._allow_re is not None else normalized
-        return bool(self._oos_re.search(text))
+        return self.scope.topic(normalized) is not None
 
 
 def _str_map(raw: Any, file: str, key: str) -> dict[str, str]:
@@ -197,11 +188,14 @@ class Searcher:
         answer_docs: list[list[str]] = []
         fuzzy_choices: list[str] = []
         self._fuzzy_owner: list[int] = []
+        # each way of asking an entry (question, variants) as words, for how closely a question
+        # follows one of them (calibration features)
+        self._asked_forms: list[tuple[tuple[str, frozenset[str]], ...]] = []
         for index, entry in enumerate(self.entries):
             asked = [entry.question, *entry.variants]
-            asked_docs.append(
-                [w for text in asked for w in lexicon.tokens(lexicon.normalize(text))]
-            )
+            forms = [lexicon.tokens(lexicon.normalize(text)) for text in asked]
+            self._asked_forms.append(tuple((" ".join(f), frozenset(f)) for f in forms if f))
+            asked_docs.append([w for form in forms for w in form])
             answer_docs.append(lexicon.tokens(lexicon.normalize(entry.answer)))
             for text in asked:
                 fuzzy_choices.append(_compact(lexicon.normalize(text)))
@@ -250,25 +244,24 @@ class Searcher:
     def features(
         self, normalized: str, words: list[str], ranked: list[tuple[int, float]]
     ) -> tuple[float, ...]:
-        """What tells a right top hit from a wrong one (CALIBRATION_FEATURES): its confidence,
-        whether the next hits share its topic, the IDF mass it matched, the share of that mass
-        found in how residents ask (question and variants) rather than only in the answer, and a
-        legal cue word. (Score margins between hits 1 and 2 and the question length were tried
-        and added nothing in cross-validation.)"""
-        top, confidence = ranked[0]
-        terms = [w for w in dict.fromkeys(words) if w in self._vocab]
+        """What tells a right top hit from a wrong one (CALIBRATION_FEATURES): its confidence;
+        how closely the question follows one way of asking the entry (rapidfuzz token-set ratio
+        of the words, and the word overlap, Jaccard, with the best question or variant); and how
+        much of the candidates' confidence goes to entries sharing a topic with the top one. (The
+        legal cue word, the share matched in the asked text, the lead over the second hit and the
+        question length were tried and added nothing in cross-validation.)"""
+        del normalized  # the features work on the words; kept for a stable signature
+        top = ranked[0][0]
+        question = set(words)
+        joined = " ".join(words)
+        match = overlap = 0.0
+        for text, form in self._asked_forms[top]:
+            match = max(match, fuzz.token_set_ratio(joined, text) / 100)
+            overlap = max(overlap, len(question & form) / len(question | form))
         topics = set(self.entries[top].topics)
-        others = ranked[1:3]
-        agree = sum(1 for index, _ in others if topics & set(self.entries[index].topics))
-        asked = self._asked_terms[top]
-        full = sum(self._idf[w] for w in terms if w in asked or w in self._answer_terms[top])
-        in_asked = sum(self._idf[w] for w in terms if w in asked)
-        return (
-            confidence,
-            agree / len(others) if others else 1.0,
-            in_asked / full if full else 1.0,
-            1.0 if self.intents.is_legal(normalized) else 0.0,
-        )
+        mass = sum(confidence for _, confidence in ranked)
+        shared = sum(c for index, c in ranked if topics & set(self.entries[index].topics))
+        return (ranked[0][1], match, overlap, shared / mass if mass else 1.0)
 
     def probability(self, question: str) -> float | None:
         """The calibrated probability that the top hit is right (None: no candidate)."""
@@ -355,15 +348,21 @@ class Searcher:
         plain = not intent.legal and size <= t.plain_chars
         floor = t.min_coverage_plain if plain else t.min_coverage
         if tiny or top < floor or limit <= 0:
-            return Consultation(QUESTION, DECLINE, asked=intent.asked)
+            # an out-of-scope question names its topic (for editors and logs); it is handed off
+            scope = "" if ranked else self.lexicon.scope.topic(normalized) or ""
+            return Consultation(QUESTION, DECLINE, label=scope, asked=intent.asked)
         probability = self.calibration.probability(self.features(normalized, words, ranked))
         if probability < self.calibration.min_probability:
             return Consultation(QUESTION, DECLINE, asked=intent.asked)
         cal = self.calibration
         lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0.0)
+        # a statement with no legal word ("排水沟的水又流进我家院子了") may be a report as much as
+        # a question: its candidates are offered, never answered outright
         band = (
             ANSWER
-            if probability >= cal.answer_probability and lead >= cal.answer_margin
+            if probability >= cal.answer_probability
+            and lead >= cal.answer_margin
+            and (intent.asked or intent.legal)
             else SUGGEST
         )
         floor = max(floor * 0.5, top * t.related_ratio)

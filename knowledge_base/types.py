@@ -107,8 +107,9 @@ class Consultation:
     ``kind``: chitchat (greetings, thanks, emoji …), offtopic (weather, recipes …), report (a
     problem for a department, not a legal question) or question. ``band`` is answer, suggest or
     decline (always decline unless a question). ``label`` names the class that decided a
-    non-question, ``pointer`` where to send the resident instead ("" for nowhere), ``asked``
-    whether the message is phrased as a question. ``hits`` are empty unless answer or suggest.
+    non-question (or the out-of-scope topic of a declined question, e.g. 公司法), ``pointer``
+    where to send the resident instead ("" for nowhere), ``asked`` whether the message is
+    phrased as a question. ``hits`` are empty unless answer or suggest.
     """
 
     kind: str

@@ -111,6 +111,74 @@ RED = [
     ("charcoal behind a locked door", "他在屋里烧炭，门反锁着"),
     ("a goring bull still trampling", "疯牛把我叔撞倒了，还在踩他"),
     ("pinned under a wheel", "倒车的时候把人压在轮子下面了"),
+    ("an armed man near children", "幼儿园外面有个男的拿着菜刀"),
+    ("a wild elephant tramples a person", "野象把放牛的老倌踩了"),
+    ("no breath after no answer, dialect 没得", "我爹喊不醒 没得呼吸了"),
+    ("a child tied up and beaten", "后妈把娃娃绑起来打"),
+    ("a bite that tore flesh away", "狗把我儿子腿上的肉咬掉一块"),
+    ("burnt under a power pole", "电杆下面躺着一个人，身上烧焦了"),
+    ("alone, neglected and too weak to rise", "独居老人好几天没人管了，起不来床"),
+    ("a gas pipe dug through", "修路把天然气管子挖坏了，一直在喷"),
+    ("a stroke happening now", "我外公脑梗了，倒在地上说不出话"),
+    ("choking on food", "孩子吃葡萄卡住了，咳不出来"),
+    ("current in water, someone down", "鱼塘边的水带电，我叔刚才碰了一下就晕了"),
+    ("locked up and starved", "他们把老人锁在猪圈里，几天不给饭吃"),
+    ("stabbing whoever is near", "有个疯子在菜市场见人就捅"),
+    ("self-harm in progress", "我弟在屋里拿刀划自己的手"),
+    ("rat poison eaten as a snack", "娃娃把灭鼠药当零食吃了"),
+    ("clothes torn off", "有个男的在路边撕她衣服"),
+    ("a pond bank broken open", "鱼塘埂子冲开一个豁口，水往下面人家冲"),
+    ("abuse and an order to keep it secret", "我被姑父摸了，他说不许告诉我妈"),
+    ("a throat held, with a possessive", "他掐住她的脖子不放"),
+    ("water at the thighs and rising", "水已经到大腿了，还在涨"),
+    ("a fall head first", "我爸刚才从梯子上摔下来，头先着地"),
+    ("one side of the face numb", "我妈突然一边脸麻，说话不清楚"),
+    ("a flooded mine", "煤矿透水了，井下还有人"),
+    ("a slang murder threat with a knife", "他说今晚就去做了他，刀都带上了"),
+    ("mouldy food, a family down", "吃了发霉的洋芋，全家都在拉，奶奶起不来"),
+    ("a chemical smell making people ill", "农药厂飘过来一股刺鼻的味道，好几个人咳嗽头晕"),
+    ("lost on the mountain", "我爸上山放羊迷路了，天快黑了"),
+    ("heat stroke", "爷爷在田里中暑了，迷迷糊糊的"),
+    ("a crash and someone silent", "车翻到沟里，我妈在里面不吭声"),
+    ("a vehicle into a crowd", "一辆车刹不住冲进人群了"),
+    ("pills by the count and a farewell", "她吃了五十多片药，说别找她"),
+    ("a hanging told as 把自己吊", "我舅把自己吊在房梁上"),
+    ("a stab in three words", "他捅我"),
+    ("taken ill, then the call drops", "我爸说他胸口痛站不起来，电话就挂了"),
+    ("a house burning with people inside", "他家房子在烧，里面有人"),
+    ("met a wild boar, not a hypothesis", "上山砍柴的时候遇到野猪，我哥被拱伤了，腿上在流血"),
+    ("a wild elephant killed someone", "野象把巡护员踩死了"),
+    ("a child dragged into a van", "有人把一个小孩拽进了面包车"),
+    ("a wall blown onto children", "围墙被大风刮倒了，压着两个学生"),
+    ("pinyin cry for help", "jiuming 有人拿刀"),
+    ("a gas bottle burst, someone hurt", "气罐爆了，我妈手上脸上都是伤"),
+    ("a head split with a brick", "他拿砖头把人家头砸开了"),
+    ("a stepfather in the room again", "后爸又半夜进我房间，我好害怕"),
+    ("poison forced on someone", "他拿着农药逼她喝"),
+    ("someone lying in the road", "有个人躺在马路中间一动不动"),
+    ("a child beaten silent", "他把孩子打得没声音了"),
+    ("a mother dying", "我妈快不行了"),
+    ("a fall, then lying there (爬不起来 is no negation)", "走路摔了一跤爬不起来在地上躺了好久"),
+    ("a child lost at a market", "孩子在集市上跟丢了"),
+    ("bootleg liquor blinding people", "吃了散装酒，几个人眼睛看不见了"),
+    ("a python round a limb", "大蛇缠住了我弟的手"),
+    ("something poured into a water cellar", "有人往水窖里倒了东西，喝了的人都在吐"),
+    ("a newborn not crying", "孩子生下来不哭，嘴唇发紫"),
+    ("a child lured into a car", "有个男的想拉小孩上车"),
+    ("a child climbing a power pole", "一个娃娃爬上电线杆了"),
+    ("a syringe held at a school gate", "那个人拿着针管在学校门口"),
+    ("a drunk driver hits a parent", "他酒驾把我妈撞了"),
+    ("stung, unable to speak", "我奶奶被野蜂蜇了，说不出话"),
+    ("a witness saw a child carried off", "我们村的老人说看到有人把一个小孩抱走了"),
+    ("run over by a rear wheel", "他的腿被拖拉机后轮压过去了"),
+    ("a pungent smell and coughing", "我叔家仓库有股刺鼻的怪味，几个人都在咳"),
+    ("a stabbing fight breaking out", "两伙人在夜市捅起来了"),
+    ("home-made fermented food, drooping eyelids", "吃了自家做的臭豆腐，我爸眼皮耷拉，吞咽困难"),
+    ("a madwoman with a knife", "那个疯女人拿着刀在街上"),
+    ("a hand in a shredder", "娃娃的手伸进了粉碎机"),
+    ("caught by a blast (没躲开 is no negation)", "放炮的时候没躲开，被炸到了"),
+    ("cut, dialect passive 遭人砍", "我老表遭人砍了"),
+    ("setting a house alight", "他在点他家房子"),
 ]
 
 
@@ -123,6 +191,8 @@ def test_each_kind_of_danger_is_red(kind: str, text: str) -> None:
 
 ORANGE = [
     ("threat without means", "他放话说迟早要弄死我"),
+    ("a threat to burn a house", "他说要把我家房子烧了"),
+    ("revenge after prison", "他说出狱了要找我报仇"),
     ("family violence", "老倌又动手了，经常这样"),
     ("crowd planning a petition", "村里三十几个人商量明天去县里上访"),
     ("house cracking", "我家房子墙上裂了好几条缝"),
@@ -210,6 +280,43 @@ HARMLESS = [
     ("a first-aid talk", "卫生院的医生来村里讲溺水急救"),
     ("a knife lent out", "我家的刀被邻居借走了还没还"),
     ("peeling paint", "墙皮掉了好多，想重新刷"),
+    ("a flood dated by its year", "1998年村里发洪水冲走了几个人，那个河堤后来加高没有"),
+    ("a goat, not a person, is lost", "我家羊跑丢了两只，找了一天没找着"),
+    ("a poisoning in a drama", "这部剧的女主被人下毒了，好虐"),
+    ("an elephant eats crops", "大象进村把我家苞谷踩了一大片，补偿咋个申请"),
+    ("a knife in the kitchen", "他在厨房拿刀切菜"),
+    ("a dream", "昨晚梦见我家房子着火了"),
+    ("an old stroke", "我爹中风后半边身子不灵活，能办残疾证吗"),
+    ("a zip stuck at dinner", "吃饭的时候拉链卡住了"),
+    ("a dog shut in a cage", "把狗关在笼子里打了一顿"),
+    ("waiting for the power", "停电了，什么时候来电，老人在家怕黑"),
+    ("asthma and the weather", "我有哮喘，突然降温怎么办"),
+    ("a groomsman drunk at a wedding", "婚礼上伴郎被灌醉了"),
+    ("a pig killed for new year", "过年杀了一头猪，血流了一地，邻居都来帮忙"),
+    ("a dog run over", "我家那只狗被车撞死了"),
+    ("how to give first aid", "我想了解一下触电了怎么急救"),
+    ("a temper like a powder keg", "他脾气就是个火药桶，一点就炸"),
+    ("asking how to tell if someone breathes", "有没有呼吸要怎么判断"),
+    ("homework called 救命", "救命 这道题我不会"),
+    ("a price that kills", "这个价格要出人命了"),
+    ("a pan fire put out at once", "锅里的油着火了，盖上盖子就灭了"),
+    ("a phone in the river", "手机掉到河里了，能捞上来吗"),
+    ("a drowning rumour proved false", "说水库里有人淹死，后来证实是一件衣服"),
+    ("a worker kept by his boss", "老板押着身份证不给走"),
+    ("a warning video", "这个视频是去年外地电动车着火的，大家引以为戒"),
+    ("a bang and no harm", "煤气灶嘭的一声，还好没事"),
+    ("a gas smell found and fixed", "闻到煤气味，检查了是阀门没关好，已经关了"),
+    ("a fire only supposed (没人管了，万一…)", "村里的消防栓坏了，万一着火怎么办"),
+    ("an old person in poor health", "老人身体不行了，想申请补助"),
+    ("a suspected gas leak, asked to check", "燃气表走得快，是不是漏了，能不能派人来查一下"),
+    ("a horror film", "看了个恐怖片，里面有人被砍死"),
+    ("is a gas smell normal?", "天然气灶有点气味，正常吗"),
+    ("a pond bank to mend", "水塘的埂子有点漏水，想申请维修"),
+    ("falling out with the family", "爹生前写了遗嘱，哥哥不认，继承闹翻了"),
+    ("a bump on the pitch", "球场上两个人撞到一起了，起来又继续踢"),
+    ("the price of a mincer", "绞肉机多少钱一台"),
+    ("a near miss", "没注意到车，还好没撞到"),
+    ("a tree cut down by someone", "他家的树被人砍了"),
 ]
 
 
@@ -218,6 +325,19 @@ def test_harmless_look_alikes_are_not_red(kind: str, text: str) -> None:
     result = assess_risk(text)
     assert result.level != "red", (kind, result)
     assert classify(text).risk_level != "red", kind
+
+
+def test_a_joke_is_capped_at_orange_so_a_person_still_reads_it() -> None:
+    assert assess_risk("我要跳楼 哈哈 开玩笑的").level == "orange"
+
+
+def test_a_frame_is_denied_only_by_a_negation_right_before_it() -> None:
+    assert assess_risk("这不是开玩笑，他真的要跳河").level == "red"
+    assert assess_risk("有人说猪肉吃了会中毒，是不是谣言").level != "red"
+
+
+def test_a_threat_he_always_makes_and_never_keeps_is_orange_not_red() -> None:
+    assert assess_risk("他每次都这么说要去跳河，从来没跳过").level == "orange"
 
 
 def test_a_dampener_does_not_hide_what_is_happening_now() -> None:
