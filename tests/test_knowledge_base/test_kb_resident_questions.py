@@ -122,6 +122,10 @@ PHRASINGS: dict[str, list[str]] = {
         "家里承包地都在哥哥名下我的份怎么要",
         "分户后承包地怎么分",
     ],
+    "wi-prove-employment": [
+        "受伤以后老板不承认我在他那里上班，工伤怎么认定",
+        "单位不承认劳动关系，受了工伤怎么申请认定",
+    ],
     "family-parents-neglect-children": [
         "爸爸不管孩子也不给生活费",
         "父母虐待孩子去哪里反映",
