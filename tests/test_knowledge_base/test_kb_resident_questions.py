@@ -126,6 +126,14 @@ PHRASINGS: dict[str, list[str]] = {
         "受伤以后老板不承认我在他那里上班，工伤怎么认定",
         "单位不承认劳动关系，受了工伤怎么申请认定",
     ],
+    "marriage-breakup-money": [
+        "女方要青春损失费我要不要给",
+        "谈恋爱时送的礼物分手后要退吗",
+    ],
+    "labour-students-interns": [
+        "放暑假去厂里打工，老板不给工钱",
+        "实习的时候在单位受伤了找谁赔",
+    ],
     "family-parents-neglect-children": [
         "爸爸不管孩子也不给生活费",
         "父母虐待孩子去哪里反映",
