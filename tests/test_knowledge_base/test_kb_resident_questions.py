@@ -134,6 +134,10 @@ PHRASINGS: dict[str, list[str]] = {
         "放暑假去厂里打工，老板不给工钱",
         "实习的时候在单位受伤了找谁赔",
     ],
+    "ph-owners-committee-change-manager": [
+        "业主想成立业委会换掉开发商找的物业",
+        "物业服务太差想换一家物业公司怎么弄",
+    ],
     "family-parents-neglect-children": [
         "爸爸不管孩子也不给生活费",
         "父母虐待孩子去哪里反映",
