@@ -8,14 +8,16 @@ worker's 就地化解. ``find_similar_open_cases`` lets the bot offer 关注此�
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select, update
 
 from backend.county import CENTER, County, haversine_km
 from backend.models import (
@@ -44,6 +46,8 @@ MAX_TEXT = 20_000  # long reports (several Telegram messages) are stored whole
 SIMILAR_DAYS = 30
 SIMILAR_KM = 1.0
 SIMILAR_SCORE = 55.0
+SIMILAR_DEGREES = SIMILAR_KM / 100  # a box a little wider than 1 km at the county's latitude
+CLASSIFY_CACHE = 512  # drafts being written at once
 
 
 @dataclass
@@ -112,7 +116,22 @@ def _as_dict(result: Any) -> dict[str, Any]:
 
 
 def classify(text: str, *, category_override: str | None = None) -> dict[str, Any]:
-    """The classifier's verdict as a plain dict (stored on the case with its reasons)."""
+    """The classifier's verdict as a plain dict (stored on the case with its reasons).
+
+    The same draft is classified for the summary, again after each change and at 提交; the
+    verdict depends only on the text, the chosen category and the process's rules, so recent
+    verdicts are remembered (callers get their own copy to add to)."""
+    if category_override:
+        return _classify(text, category_override)
+    return copy.deepcopy(_classify_text(text))
+
+
+@lru_cache(maxsize=CLASSIFY_CACHE)
+def _classify_text(text: str) -> dict[str, Any]:
+    return _classify(text, None)
+
+
+def _classify(text: str, category_override: str | None) -> dict[str, Any]:
     import classifier
 
     if category_override and category_override in _categories():
@@ -407,16 +426,30 @@ async def find_similar_open_cases(
 ) -> list[Case]:
     """Open cases of the same category nearby (same village or within 1 km) from the last 30
     days whose text is similar: candidates for 关注此案."""
-    if not category:
-        return []
+    near_point = latitude is not None and longitude is not None
+    if not category or not (village or near_point):
+        return []  # nothing to compare places with: no query at all
     now = now or utcnow()
-    rows = await session.exec(
+    query = (
         select(Case)
         .where(col(Case.status).in_(OPEN_STATUSES))
         .where(Case.category == category)
         .where(col(Case.created_at) >= now - timedelta(days=SIMILAR_DAYS))
-        .order_by(col(Case.created_at).desc())
-        .limit(500)
+    )
+    # Only cases that can pass the place test below are loaded (same village, or inside a box
+    # around the point that holds the 1 km circle).
+    places = []
+    if village:
+        places.append(col(Case.village) == village)
+    if latitude is not None and longitude is not None:
+        places.append(
+            col(Case.latitude).between(latitude - SIMILAR_DEGREES, latitude + SIMILAR_DEGREES)
+            & col(Case.longitude).between(
+                longitude - SIMILAR_DEGREES * 1.2, longitude + SIMILAR_DEGREES * 1.2
+            )
+        )
+    rows = await session.exec(
+        query.where(or_(*places)).order_by(col(Case.created_at).desc()).limit(500)
     )
     scored: list[tuple[float, Case]] = []
     for case in rows.all():
