@@ -29,6 +29,7 @@ from backend.models import (
     Person,
     RiskLevel,
     Role,
+    Unit,
 )
 from backend.models.base import utcnow
 from backend.models.case import OPEN_STATUSES
@@ -282,13 +283,11 @@ async def submit_report(
         township = county.nearest_township(lat, lon)
     unit_code, needs_triage = _route(data, township, county, text)
     referred = [] if needs_triage or draft.grid_resolved else data["joint_units"]
-    try:
-        unit = await get_unit(session=session, code=unit_code)
-    except NotFound:  # a county unit added to the data but not loaded yet (`backend init`)
-        unit = await get_unit(
-            session=session, code=county.unit_code_for(data["department"], township)
-        )
-    center = unit if unit.code == CENTER else await get_unit(session=session, code=CENTER)
+    units = await _units(session, unit_code, CENTER)  # the lead unit and the center at once
+    unit = units.get(unit_code) or await get_unit(  # not loaded yet (`backend init`): fallback
+        session=session, code=county.unit_code_for(data["department"], township)
+    )
+    center = units.get(CENTER) or await get_unit(session=session, code=CENTER)
 
     try:
         code = await next_case_code(session=session, now=now)
@@ -383,8 +382,12 @@ async def submit_report(
     except BaseException:
         await workflow.rollback_keeping(session, reporter)
         raise
-    await session.refresh(case)
-    return case
+    return case  # every column was set here (expire_on_commit=False): no reload
+
+
+async def _units(session: AsyncSession, *codes: str) -> dict[str, Unit]:
+    rows = await session.exec(select(Unit).where(col(Unit.code).in_(codes)))
+    return {unit.code: unit for unit in rows.all()}
 
 
 async def _refer(

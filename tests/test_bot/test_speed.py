@@ -282,3 +282,22 @@ def test_the_same_draft_is_classified_once_and_each_caller_gets_its_own_copy() -
     second = intake.classify(text)
     assert "changed by a caller" not in second["reasons"]
     assert intake._classify_text.cache_info().hits == 1
+
+
+async def test_a_report_is_filed_with_one_unit_query_and_one_outbox_insert(
+    bot_session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from backend.services import directory, intake
+
+    async with bot_session_factory() as session:
+        person = await directory.get_or_create_person(session=session, telegram_id=5501)
+        with Statements() as seen:
+            case = await intake.submit_report(
+                session=session,
+                reporter=person,
+                draft=intake.ReportDraft(text="包工头欠了我们三个月工钱不给，年底了还拿不到钱。"),
+            )
+    assert case.code and case.id is not None
+    assert len(seen.writes_to("outboxmessage")) == 1  # the card and the resident's receipt
+    assert sum("FROM unit" in s for s in seen.sql) == 1, seen.sql
+    assert seen.commits == 1
