@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.telegram_stub import TelegramStub  # noqa: E402
-from tests.test_staff.processes import REPO, cli, environment, running  # noqa: E402
+from tests.test_staff.processes import REPO, cli, environment, running, tail  # noqa: E402
 
 IMPORTS = (
     "import time; t = time.perf_counter(); "
@@ -83,7 +84,11 @@ async def one_start(database_url: str, idle: float, user: int) -> tuple[float, f
             started = time.perf_counter()
             async with running([["bot"]], env, Path(logs), REPO) as (process,):
                 await stub.user_message(user, "/start")
-                await stub.wait_for_message(user, "综治中心", timeout=WAIT)
+                try:
+                    await stub.wait_for_message(user, "综治中心", timeout=WAIT)
+                except TimeoutError:
+                    print(tail(Path(logs)))
+                    raise
                 first_update = time.perf_counter() - started
                 before = stub.seq
                 sent = time.perf_counter()
@@ -113,9 +118,13 @@ async def main() -> None:
         for micros, name in heaviest_modules():
             print(f"  {micros / 1e6:6.2f} s cumulative  {name}")
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bot.db'}"
-        cli(["init"], environment(url, "http://127.0.0.1:9"), REPO)
-        runs = [await one_start(url, args.idle, 7700 + n) for n in range(args.rounds)]
+        template = Path(folder) / "template.db"
+        cli(["init"], environment(f"sqlite+aiosqlite:///{template}", "http://127.0.0.1:9"), REPO)
+        runs = []
+        for n in range(args.rounds):  # each start on a fresh copy of the initialised database
+            copy = Path(folder) / f"bot{n}.db"
+            shutil.copyfile(template, copy)
+            runs.append(await one_start(f"sqlite+aiosqlite:///{copy}", args.idle, 7700 + n))
     for name, index, unit in (
         ("first update", 0, "s"),
         ("first free-text reply", 1, "s"),
