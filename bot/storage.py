@@ -157,7 +157,10 @@ class BatchingStorage(BaseStorage):
             await self._write_now(key, state=_state_name(state))
             return
         entry = batch.entry(key)
-        entry.state, entry.state_written = _state_name(state), True
+        name = _state_name(state)
+        if entry.state is not _UNSET and entry.state == name:
+            return  # unchanged: nothing to write
+        entry.state, entry.state_written = name, True
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -168,6 +171,8 @@ class BatchingStorage(BaseStorage):
             await self._write_now(key, data=copied)
             return
         entry = batch.entry(key)
+        if entry.data is not _UNSET and entry.data == copied:
+            return  # unchanged (aiogram-dialog saves its stack after every update): no write
         entry.data, entry.data_written = copied, True
 
     async def _write_now(self, key: StorageKey, **values: Any) -> None:

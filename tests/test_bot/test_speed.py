@@ -301,3 +301,20 @@ async def test_a_report_is_filed_with_one_unit_query_and_one_outbox_insert(
     assert len(seen.writes_to("outboxmessage")) == 1  # the card and the resident's receipt
     assert sum("FROM unit" in s for s in seen.sql) == 1, seen.sql
     assert seen.commits == 1
+
+
+async def test_saving_unchanged_state_inside_an_update_writes_nothing(
+    bot_session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from aiogram.fsm.storage.memory import SimpleEventIsolation
+
+    storage = DatabaseStorage(bot_session_factory, cache=True)
+    isolation = BatchingIsolation(SimpleEventIsolation(), storage)
+    key = StorageKey(bot_id=42, chat_id=10, user_id=10, destiny="aiogd:stack")
+    await storage.set_data(key, {"intents": ["a"]})
+    with Statements() as seen:
+        async with isolation.lock(key):
+            data = await storage.get_data(key)
+            await storage.set_data(key, data)  # as aiogram-dialog does after every update
+            await storage.set_state(key, await storage.get_state(key))
+    assert seen.sql == []
