@@ -14,6 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.config import Settings
 from backend.untrusted import without_nul
 
+# PostgreSQL connections per process: more than the updates a bot process handles at once
+# (bot.factory.CONCURRENT_UPDATES) plus its notifier and inbox sweeper, so an update never waits
+# for a connection; the overflow absorbs the web dashboard's bursts.
+POOL_SIZE = 24
+MAX_OVERFLOW = 16
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -64,6 +70,9 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
+        # Sessions and connections end their own transactions (commit, or rollback on close);
+        # the pool's extra rollback on every check-in is one more trip to aiosqlite's thread.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -79,6 +88,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         _strip_nul_from_parameters(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     engine = create_async_engine(url, **kwargs)
     _strip_nul_from_parameters(engine)
     return engine

@@ -7,7 +7,9 @@ the time the bot's sendMessage carrying the case code reached the unit's group (
 coalesced summary that lists the code). Every unit has a bound group.
 
 Usage: ``python bench/bench_card_latency.py [--residents 200] [--spread 60]
-[--database-url URL]`` (default: a temp SQLite file; a PostgreSQL URL is wiped and used).
+[--database-url URL] [--notifiers 2] [--redis-url URL]`` (default: a temp SQLite file; a
+PostgreSQL URL is wiped and used). With several notifiers (PostgreSQL: they elect one
+delivering leader) the output also says how many cards were coalesced into group summaries.
 Not a test: it prints numbers.
 """
 
@@ -119,10 +121,12 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
     stub = TelegramStub()
     await stub.start()
     env = environment(database_url, stub.url)
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
     cli(["init"], env, REPO)
     await bind_all_groups(database_url)
     users = [900_000 + i for i in range(args.residents)]
-    commands = [["bot"], ["bot", "notifier"]]
+    commands = [["bot"]] + [["bot", "notifier"]] * args.notifiers
     try:
         async with running(commands, env, folder, REPO):
             await asyncio.sleep(3)  # let both processes start polling
@@ -184,6 +188,17 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
                 start += 1
             busiest = max(busiest, end - start + 1)
     print(f"most messages to one group in any 60 s: {busiest} (Telegram allows about 20)")
+    codes_per_message = [
+        sum(case.code in str(c["params"].get("text", "")) for case in cases.values())
+        for c in stub.state.calls
+        if c["method"] == "sendMessage" and int(c["params"].get("chat_id", 0)) < 0
+    ]
+    coalesced = sum(n for n in codes_per_message if n > 1)
+    print(
+        f"notifiers={args.notifiers}: {coalesced} cases reached their group inside a summary of "
+        f"several (largest lists {max(codes_per_message, default=0)} cases); each case code "
+        f"was sent to groups {sum(codes_per_message)} times for {len(cases)} cases"
+    )
     print(
         f"residents={len(users)} spread={args.spread}s cases={len(cases)} "
         f"cards seen={len(values)} group messages={group_messages}"
@@ -214,6 +229,8 @@ def main() -> None:
     )
     parser.add_argument("--settle", type=float, default=180.0)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--notifiers", type=int, default=1, help="python -m bot notifier count")
+    parser.add_argument("--redis-url", default="", help="REDIS_URL for the processes")
     parser.add_argument("--logs", default="", help="keep the processes' logs in this folder")
     args = parser.parse_args()
     if args.logs:

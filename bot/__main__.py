@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        from bot.tuning import tune_gc
+
+        tune_gc()
         if settings.bot_token is None:
             print(
                 "python -m bot notifier 需要 BOT_TOKEN。 The notifier needs BOT_TOKEN.",

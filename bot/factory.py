@@ -28,20 +28,28 @@ from backend.config import Settings
 from backend.county import County, load_county
 from backend.db import is_sqlite
 from backend.services import runtime
+from bot import tuning
 from bot.handlers import create_error_router, create_routers
 from bot.middlewares import setup_middlewares
-from bot.storage import DatabaseStorage
+from bot.storage import (
+    BatchingIsolation,
+    BatchingStorage,
+    DatabaseStorage,
+    RedisBatchIsolation,
+    RedisBatchStorage,
+)
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_TOKEN = "1:OFFLINE"  # the console runs without a real token
-CONCURRENT_UPDATES = 16  # about the database pool (5 + 10 overflow): more would only queue there
+CONCURRENT_UPDATES = 16  # below the database pool (backend.db.POOL_SIZE): never waits there
 SQLITE_CONCURRENT_UPDATES = 10
 REDIS_CONNECTIONS = 100
 
 
 def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot:
     """A Bot talking to ``settings.telegram_api_url`` (official API, a local server, or a stub)."""
+    tuning.keep_response_types()
     token = settings.bot_token.get_secret_value() if settings.bot_token else PLACEHOLDER_TOKEN
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
@@ -51,9 +59,10 @@ def create_bot(settings: Settings, *, session: BaseSession | None = None) -> Bot
 def concurrency_limit(settings: Settings) -> int:
     """How many updates one bot process handles at once (the rest wait their turn).
 
-    Every update needs a database connection and the pool holds 15 (SQLite also serialises
-    writes); without a cap a burst of updates would queue inside the pool and time out instead
-    of waiting in line. More throughput comes from more worker processes (webhook mode).
+    Every update needs a database connection; the pool holds more than this (``POOL_SIZE``),
+    so an update never waits there (SQLite also serialises writes); without a cap a burst of
+    updates would queue inside the pool and time out instead of waiting in line. More
+    throughput comes from more worker processes (webhook mode).
     """
     return SQLITE_CONCURRENT_UPDATES if is_sqlite(settings.database_url) else CONCURRENT_UPDATES
 
@@ -84,19 +93,17 @@ def create_storage(
     session_factory: async_sessionmaker[AsyncSession],
     redis: Redis | None = None,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Redis storage + cross-worker isolation with REDIS_URL, else the embedded DB storage."""
+    """Redis storage + cross-worker isolation with REDIS_URL, else the embedded DB storage on
+    the bot's own database pool (one engine per process: SQLite writers never queue behind a
+    second engine's connections). Either way the FSM is read and written once per update."""
     key_builder = DefaultKeyBuilder(with_destiny=True)
     if redis is None:
         redis = create_redis(settings)
     if redis is not None:
-        return (
-            RedisStorage(redis=redis, key_builder=key_builder),
-            RedisEventIsolation(redis=redis, key_builder=key_builder),
-        )
-    return (
-        DatabaseStorage.from_url(settings.database_url, key_builder=key_builder),
-        SimpleEventIsolation(),
-    )
+        redis_storage = RedisBatchStorage(redis=redis, key_builder=key_builder)
+        return redis_storage, RedisBatchIsolation(redis_storage)
+    storage = DatabaseStorage(session_factory, key_builder, cache=is_sqlite(settings.database_url))
+    return storage, BatchingIsolation(SimpleEventIsolation(), storage)
 
 
 def create_dispatcher(
@@ -120,11 +127,16 @@ def create_dispatcher(
             settings, session_factory=session_factory, redis=redis
         )
         events_isolation = events_isolation or default_isolation
+    elif isinstance(storage, RedisBatchStorage):
+        redis = storage.redis
+        events_isolation = events_isolation or RedisBatchIsolation(storage)
     elif isinstance(storage, RedisStorage):
         redis = storage.redis
         events_isolation = events_isolation or RedisEventIsolation(
             redis=redis, key_builder=storage.key_builder
         )
+    elif isinstance(storage, BatchingStorage) and events_isolation is None:
+        events_isolation = BatchingIsolation(SimpleEventIsolation(), storage)
     dp = Dispatcher(
         storage=storage,
         events_isolation=events_isolation or SimpleEventIsolation(),
@@ -137,13 +149,22 @@ def create_dispatcher(
     setup_middlewares(dp, session_factory=session_factory, redis=redis)
     dp.include_routers(*create_routers())
     dp.include_router(create_error_router())
-    dp.startup.register(_warm_up_knowledge_base)
+    dp.startup.register(_start_warm_up)
     return dp
 
 
-async def _warm_up_knowledge_base() -> None:
-    """Index the legal FAQ in a worker thread at start-up (about 2 s), so the first resident who
-    asks a question does not wait for it and the event loop is not blocked meanwhile."""
-    import knowledge_base
+_warm_ups: set[asyncio.Task[None]] = set()
 
-    asyncio.get_running_loop().run_in_executor(None, knowledge_base.preload)
+
+async def _start_warm_up() -> None:
+    """Load the classifier and index the legal FAQ in a worker thread at start-up (a few
+    seconds), then freeze the heap: the first update is taken at once, and the first resident
+    who types a text does not wait for the load."""
+    task = asyncio.create_task(tuning.warm_up(), name="warm-up")
+    _warm_ups.add(task)
+    task.add_done_callback(_warm_ups.discard)
+
+
+async def warmed_up() -> None:
+    """Wait for the start-up warm-up (benchmarks measure after it, as a resident would)."""
+    await asyncio.gather(*_warm_ups, return_exceptions=True)

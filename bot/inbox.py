@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.services import inbox
+from bot.storage import ride_along
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,13 @@ class InboxFeeder:
         """Run the update's handlers, keeping its lease; done even when a handler failed (it is
         logged, and an update that always fails must not come back forever)."""
         keeper = asyncio.create_task(self._keep_lease(update.update_id))
+        finish = [inbox.finish_statement(update.update_id)]
         try:
-            response = await self.dp.feed_update(self.bot, update, inbox_replay=replay)
+            # The embedded FSM storage commits the "handled" mark with the update's state.
+            with ride_along(finish):
+                response = await self.dp.feed_update(
+                    self.bot, update, inbox_replay=replay, inbox_claimed=True
+                )
             if isinstance(response, TelegramMethod):
                 await self.dp.silent_call_request(self.bot, response)
         except Exception:
@@ -63,8 +69,9 @@ class InboxFeeder:
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-        async with self.session_factory() as session:
-            await inbox.finish(session=session, update_id=update.update_id)
+        if finish:
+            async with self.session_factory() as session:
+                await inbox.finish(session=session, update_id=update.update_id)
 
     async def _keep_lease(self, update_id: int) -> None:
         while True:

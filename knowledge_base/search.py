@@ -15,7 +15,6 @@ from typing import Any
 
 import bm25s
 import numpy as np
-import zhconv
 from rapidfuzz import fuzz, process
 
 from classifier.segment import segment_for_search
@@ -125,7 +124,7 @@ class Lexicon:
 
     def normalize(self, text: str) -> str:
         """NFKC, simplified characters, lower case, colloquial phrases → standard forms."""
-        text = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower()
+        text = _simplified(unicodedata.normalize("NFKC", text)).lower()
         text = _DIALECT_PASSIVE.sub("被", _DIAL_NUMBER.sub("拨打", text))
         if self._phrase_re is not None:
             text = self._phrase_re.sub(lambda m: self._phrase_map[m.group(0)], text)
@@ -156,7 +155,16 @@ def _str_map(raw: Any, file: str, key: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
     ):
         raise ContentError(file, f"'{key}' must map text to text")
-    return {zhconv.convert(k, "zh-cn").lower(): v for k, v in raw.items()}
+    return {_simplified(k).lower(): v for k, v in raw.items()}
+
+
+def _simplified(text: str) -> str:
+    """繁→简. zhconv is imported on first use (its import pulls in pkg_resources, about a
+    second), so importing the bot does not pay for it: the index is built in the start-up
+    warm-up thread."""
+    import zhconv
+
+    return str(zhconv.convert(text, "zh-cn"))
 
 
 def _str_list(raw: Any, file: str, key: str) -> list[str]:

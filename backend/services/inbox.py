@@ -65,13 +65,18 @@ async def receive(
     return new
 
 
-async def finish(*, session: AsyncSession, update_id: int) -> None:
-    await session.exec(
+def finish_statement(update_id: int) -> Any:
+    """The statement marking an update handled (for a caller's own transaction)."""
+    return (
         update(InboxUpdate)
         .where(col(InboxUpdate.update_id) == update_id)
         .values(done=True)
         .execution_options(synchronize_session=False)
     )
+
+
+async def finish(*, session: AsyncSession, update_id: int) -> None:
+    await session.exec(finish_statement(update_id))
     await session.commit()
 
 

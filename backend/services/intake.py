@@ -8,14 +8,16 @@ worker's 就地化解. ``find_similar_open_cases`` lets the bot offer 关注此�
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select, update
 
 from backend.county import CENTER, County, haversine_km
 from backend.models import (
@@ -27,6 +29,7 @@ from backend.models import (
     Person,
     RiskLevel,
     Role,
+    Unit,
 )
 from backend.models.base import utcnow
 from backend.models.case import OPEN_STATUSES
@@ -44,6 +47,8 @@ MAX_TEXT = 20_000  # long reports (several Telegram messages) are stored whole
 SIMILAR_DAYS = 30
 SIMILAR_KM = 1.0
 SIMILAR_SCORE = 55.0
+SIMILAR_DEGREES = SIMILAR_KM / 100  # a box a little wider than 1 km at the county's latitude
+CLASSIFY_CACHE = 512  # drafts being written at once
 
 
 @dataclass
@@ -112,7 +117,22 @@ def _as_dict(result: Any) -> dict[str, Any]:
 
 
 def classify(text: str, *, category_override: str | None = None) -> dict[str, Any]:
-    """The classifier's verdict as a plain dict (stored on the case with its reasons)."""
+    """The classifier's verdict as a plain dict (stored on the case with its reasons).
+
+    The same draft is classified for the summary, again after each change and at 提交; the
+    verdict depends only on the text, the chosen category and the process's rules, so recent
+    verdicts are remembered (callers get their own copy to add to)."""
+    if category_override:
+        return _classify(text, category_override)
+    return copy.deepcopy(_classify_text(text))
+
+
+@lru_cache(maxsize=CLASSIFY_CACHE)
+def _classify_text(text: str) -> dict[str, Any]:
+    return _classify(text, None)
+
+
+def _classify(text: str, category_override: str | None) -> dict[str, Any]:
     import classifier
 
     if category_override and category_override in _categories():
@@ -263,13 +283,11 @@ async def submit_report(
         township = county.nearest_township(lat, lon)
     unit_code, needs_triage = _route(data, township, county, text)
     referred = [] if needs_triage or draft.grid_resolved else data["joint_units"]
-    try:
-        unit = await get_unit(session=session, code=unit_code)
-    except NotFound:  # a county unit added to the data but not loaded yet (`backend init`)
-        unit = await get_unit(
-            session=session, code=county.unit_code_for(data["department"], township)
-        )
-    center = unit if unit.code == CENTER else await get_unit(session=session, code=CENTER)
+    units = await _units(session, unit_code, CENTER)  # the lead unit and the center at once
+    unit = units.get(unit_code) or await get_unit(  # not loaded yet (`backend init`): fallback
+        session=session, code=county.unit_code_for(data["department"], township)
+    )
+    center = units.get(CENTER) or await get_unit(session=session, code=CENTER)
 
     try:
         code = await next_case_code(session=session, now=now)
@@ -364,8 +382,12 @@ async def submit_report(
     except BaseException:
         await workflow.rollback_keeping(session, reporter)
         raise
-    await session.refresh(case)
-    return case
+    return case  # every column was set here (expire_on_commit=False): no reload
+
+
+async def _units(session: AsyncSession, *codes: str) -> dict[str, Unit]:
+    rows = await session.exec(select(Unit).where(col(Unit.code).in_(codes)))
+    return {unit.code: unit for unit in rows.all()}
 
 
 async def _refer(
@@ -407,16 +429,30 @@ async def find_similar_open_cases(
 ) -> list[Case]:
     """Open cases of the same category nearby (same village or within 1 km) from the last 30
     days whose text is similar: candidates for 关注此案."""
-    if not category:
-        return []
+    near_point = latitude is not None and longitude is not None
+    if not category or not (village or near_point):
+        return []  # nothing to compare places with: no query at all
     now = now or utcnow()
-    rows = await session.exec(
+    query = (
         select(Case)
         .where(col(Case.status).in_(OPEN_STATUSES))
         .where(Case.category == category)
         .where(col(Case.created_at) >= now - timedelta(days=SIMILAR_DAYS))
-        .order_by(col(Case.created_at).desc())
-        .limit(500)
+    )
+    # Only cases that can pass the place test below are loaded (same village, or inside a box
+    # around the point that holds the 1 km circle).
+    places = []
+    if village:
+        places.append(col(Case.village) == village)
+    if latitude is not None and longitude is not None:
+        places.append(
+            col(Case.latitude).between(latitude - SIMILAR_DEGREES, latitude + SIMILAR_DEGREES)
+            & col(Case.longitude).between(
+                longitude - SIMILAR_DEGREES * 1.2, longitude + SIMILAR_DEGREES * 1.2
+            )
+        )
+    rows = await session.exec(
+        query.where(or_(*places)).order_by(col(Case.created_at).desc()).limit(500)
     )
     scored: list[tuple[float, Case]] = []
     for case in rows.all():

@@ -66,10 +66,35 @@ async def enqueue(
     group that is no longer any unit's desk). A resident of the web page has no chat: they
     read every update on their tracking page, so nothing is queued for them.
     """
+    row = notice_row(
+        kind=kind,
+        case_id=case_id,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        person=person,
+        unit=unit,
+        chat_id=chat_id,
+        now=now,
+    )
+    await enqueue_rows(session=session, rows=[row] if row is not None else [])
+
+
+def notice_row(
+    *,
+    kind: NoticeKind | str,
+    case_id: int | None,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    person: Person | None = None,
+    unit: Unit | None = None,
+    chat_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
+    """The outbox row of one notice (``enqueue``'s rules); None when nobody is to be told."""
     if person is None and unit is None and chat_id is None:
         raise ValueError("an outbox message needs a person, a unit or a chat as recipient")
     if person is not None and person.telegram_id is None and person.role == Role.resident:
-        return
+        return None
     if person is not None:
         chat_id = person.telegram_id
     elif unit is not None:
@@ -77,7 +102,7 @@ async def enqueue(
     body = dict(payload)
     if case_id is not None:
         body.setdefault("case_id", case_id)
-    values = {
+    return {
         "kind": str(kind),
         "recipient_person_id": person.id if person is not None else None,
         "recipient_unit_id": unit.id if unit is not None and person is None else None,
@@ -90,11 +115,17 @@ async def enqueue(
         "next_attempt_at": now or utcnow(),
         "created_at": now or utcnow(),
     }
+
+
+async def enqueue_rows(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add notice rows (``notice_row``) to the caller's transaction in one statement."""
+    if not rows:
+        return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(OutboxMessage).values(**values)
+        stmt: Any = postgresql.insert(OutboxMessage).values(rows)
     else:
-        stmt = sqlite.insert(OutboxMessage).values(**values)
+        stmt = sqlite.insert(OutboxMessage).values(rows)
     await session.exec(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 

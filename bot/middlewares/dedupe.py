@@ -32,6 +32,9 @@ RECENT_IN_MEMORY = 4096
 class DuplicateUpdateMiddleware(BaseMiddleware):
     """Outer update middleware: the first delivery of an update id wins, later ones are dropped.
 
+    For updates fed straight to the dispatcher (the console, tests); the inbox already does it
+    for everything that arrives from Telegram.
+
     With Redis the claim is ``SET NX`` with a TTL (shared by every bot worker); otherwise it is an
     insert into the ``processed_update`` table, so a restart does not forget handled ids.
     """
@@ -53,9 +56,11 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if data.get("inbox_replay"):
-            # Handled again from the inbox (bot.inbox): its first handling was cut short, so the
-            # claim it left behind must not stop it now.
+        if data.get("inbox_replay") or data.get("inbox_claimed"):
+            # Came through the inbox (bot.inbox), which stores each update id once and hands a
+            # redelivery to nobody: claiming it again here would only cost a round trip. And an
+            # update handled again from the inbox (its first handling was cut short) must not be
+            # stopped by the claim that first handling left behind.
             return await handler(event, data)
         if isinstance(event, Update) and not await self.claim(event.update_id):
             log.info("duplicate update %s dropped", event.update_id)

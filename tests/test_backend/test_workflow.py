@@ -735,16 +735,16 @@ async def test_failure_after_the_outbox_write_rolls_back_the_change_too(
     case = await new_case(world)
     case_id = case.id
     before_outbox = await last_outbox_id(world)
-    real_enqueue = outbox.enqueue
+    real_enqueue = outbox.enqueue_rows  # every workflow notice is written through it
 
     async def enqueue_then_crash(**kwargs: object) -> None:
         await real_enqueue(**kwargs)  # type: ignore[arg-type]
         raise RuntimeError("process died after writing the outbox row")
 
-    monkeypatch.setattr(outbox, "enqueue", enqueue_then_crash)
+    monkeypatch.setattr(outbox, "enqueue_rows", enqueue_then_crash)
     with pytest.raises(RuntimeError):
         await workflow.accept(session=world.session, actor=world["hrss_staff"], case_id=case_id)
-    monkeypatch.setattr(outbox, "enqueue", real_enqueue)
+    monkeypatch.setattr(outbox, "enqueue_rows", real_enqueue)
 
     async with world.factory() as other:
         row = await other.get(Case, case_id)

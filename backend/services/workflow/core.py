@@ -273,10 +273,10 @@ async def record_event(
     )
     session.add(event)
     await session.flush()
+    rows = []
     for n in change.notices:
         recipient = f"p{n.person.id}" if n.person is not None else f"u{n.unit.id if n.unit else 0}"
-        await outbox.enqueue(
-            session=session,
+        row = outbox.notice_row(
             kind=n.kind,
             case_id=case.id,
             payload={"code": case.code, **n.payload},
@@ -285,6 +285,9 @@ async def record_event(
             unit=n.unit,
             now=now,
         )
+        if row is not None:
+            rows.append(row)
+    await outbox.enqueue_rows(session=session, rows=rows)  # one statement for every notice
     return event
 
 
