@@ -29,8 +29,15 @@ class GridSG(StatesGroup):
     action_text = State()  # what was done on the spot
 
 
+class MyCasesSG(StatesGroup):
+    """查询办理进度 (bot/dialogs/my_cases.py): the list of one's cases → a case card (+ rating)."""
+
+    list = State()  # the cases, a page at a time
+    card = State()  # one case: status, unit, deadline, result; the rating once 办结
+
+
 class RateSG(StatesGroup):
-    """不满意: an optional reason before the case is reopened."""
+    """不满意 (bot/dialogs/rating.py): an optional reason before the case is reopened."""
 
     reason = State()
 

@@ -18,6 +18,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardRemove,
 )
+from aiogram_dialog import DialogManager
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
@@ -143,6 +144,7 @@ async def on_typed_case_code(
     person: Person,
     lang: str,
     county: County,
+    dialog_manager: DialogManager,
 ) -> None:
     """A case code typed anywhere opens its card (for whoever may see it); a report step in
     progress is kept and its prompt shown again."""
@@ -157,6 +159,7 @@ async def on_typed_case_code(
         session=session,
         person=person,
         lang=lang,
+        dialog_manager=dialog_manager,
         menu=current is None,
     )
     step = step_of(current)
@@ -173,13 +176,21 @@ async def on_start_case_link(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """``/start case_<code>``: open the case card if this person may see it."""
     from bot.dialogs.my_cases import send_case_card_by_code
 
     await state.clear()
     code = (command.args or "").removeprefix(CASE_LINK_PREFIX)
-    await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+    await send_case_card_by_code(
+        message,
+        code=code,
+        session=session,
+        person=person,
+        lang=lang,
+        dialog_manager=dialog_manager,
+    )
 
 
 async def on_start_invite(
@@ -190,6 +201,7 @@ async def on_start_invite(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """``/start <invite>``: register a grid worker, staff member or dispatcher.
 
@@ -201,7 +213,14 @@ async def on_start_invite(
         from bot.dialogs.my_cases import send_case_card_by_code
 
         await _leave_current_step(message, state, lang)
-        await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+        await send_case_card_by_code(
+            message,
+            code=code,
+            session=session,
+            person=person,
+            lang=lang,
+            dialog_manager=dialog_manager,
+        )
         return
     if not INVITE_LIKE.fullmatch(args):
         await on_start(message, bot, state, session, person, lang)
@@ -327,11 +346,19 @@ async def _leave_current_step(message: Message, state: FSMContext, lang: str) ->
         await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
 
 
-async def on_mycases(message: Message, session: AsyncSession, person: Person, lang: str) -> None:
+async def on_mycases(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    dialog_manager: DialogManager,
+) -> None:
     """/mycases works from any step (the draft in progress is kept)."""
     from bot.dialogs.my_cases import show_my_cases
 
-    await show_my_cases(message, session=session, person=person, lang=lang)
+    await show_my_cases(
+        message, session=session, person=person, lang=lang, dialog_manager=dialog_manager
+    )
 
 
 async def on_help(message: Message, person: Person, lang: str) -> None:
