@@ -87,9 +87,9 @@ async def on_menu(callback: CallbackQuery, _button: Any, manager: DialogManager)
         await show_main_menu(callback.message, manager)
 
 
-def dialog_menu_button() -> Button:
+def dialog_menu_button(label_key: str = "common.back_to_menu") -> Button:
     """🏠 回到主菜单 as a dialog button."""
-    return Button(L("common.back_to_menu"), id="menu", on_click=on_menu)
+    return Button(L(label_key), id="menu", on_click=on_menu)
 
 
 def row_id(raw: str) -> int:

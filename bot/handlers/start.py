@@ -223,7 +223,7 @@ async def on_start_invite(
         )
         return
     if not INVITE_LIKE.fullmatch(args):
-        await on_start(message, bot, state, session, person, lang)
+        await on_start(message, bot, state, session, person, lang, dialog_manager)
         return
     await state.clear()
     try:
@@ -325,7 +325,9 @@ async def on_start(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
+    await dialog_manager.reset_stack()  # an open dialog's message loses its buttons
     await _leave_current_step(message, state, lang)
     await send_menu(message, person=person, lang=lang, session=session, greet=True)
     await set_person_commands(bot, person, lang)
@@ -375,12 +377,22 @@ async def on_help_button(query: CallbackQuery, person: Person, lang: str) -> Non
 
 
 async def on_cancel(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """/cancel: leave the step (its reply keyboard goes), or offer a parked draft; one menu."""
     from bot.dialogs.flow import drop_buttons
     from bot.dialogs.report import offer_kept_draft
 
+    if dialog_manager.has_context():  # an open dialog closes; its message loses its buttons
+        await dialog_manager.reset_stack()
+        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+        await send_menu(message, person=person, lang=lang, session=session, greet=False)
+        return
     if await offer_kept_draft(message, state, lang):
         return
     if await state.get_state() is None:  # nothing to leave: the answer carries the menu itself

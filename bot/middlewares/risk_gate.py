@@ -159,7 +159,7 @@ def own_text_states() -> frozenset[str]:
     legal question): a red text is theirs too, after the safety message."""
     from bot.dialogs.states import LegalSG, RateSG
 
-    steps = (RateSG.reason, LegalSG.question, LegalSG.handoff_question)
+    steps = (RateSG.reason, LegalSG.question, LegalSG.reply, LegalSG.handoff_question)
     return frozenset(str(step.state) for step in steps)
 
 

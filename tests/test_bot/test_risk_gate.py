@@ -7,13 +7,16 @@ this file.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.state import StatesGroup
+from aiogram_dialog.manager.bg_manager import BgManagerFactoryImpl
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -99,11 +102,38 @@ async def _put_in(user: TgUser, place: str) -> None:
         await user.send("/start")  # parks the draft; the next text meets the resume prompt
         return
     group = place.split(":")[0]
+    if group in DIALOG_GROUPS:  # an aiogram-dialog: opened on that window for real
+        await user.send("/start")
+        state = getattr(states, group)
+        target = place.split(":")[1]
+        steps = LEGAL_STEPS.get(target, ()) if group == "LegalSG" else ()
+        data = DIALOG_START_DATA.get(group)
+        if steps:  # the hand-off steps are reached from a card, by its buttons
+            target, data = "reply", {"card": {**LEGAL_CARD, "question": steps[0]}}
+        bg = BgManagerFactoryImpl(user.dp)
+        manager = bg.bg(user.bot, user.user_id, user.user_id)
+        await manager.start(getattr(state, target), data)
+        for _ in range(1000):  # the background start runs as its own task: wait until it has
+            if await risk_gate.open_dialog_state(context) == f"{group}:{target}":
+                break
+            await asyncio.sleep(0.01)
+        for label in steps[1:]:
+            await user.press(label)
+        assert await risk_gate.open_dialog_state(context) == place
+        return
     if group in {"ReportSG", "GridSG"}:
         await context.set_data(new_draft(GRID if group == "GridSG" else RESIDENT, HARMLESS))
-    elif group == "LegalSG":
-        await context.set_data({"legal_handoff_question": "邻居占了我家的地怎么办？"})
     await context.set_state(place)
+
+
+DIALOG_GROUPS = {"LegalSG", "RateSG", "MyCasesSG"}
+LEGAL_CARD = {"text": "…", "lawyer": True}
+DIALOG_START_DATA: dict[str, Any] = {"LegalSG": {"card": LEGAL_CARD}, "RateSG": {"case_id": 0}}
+LEGAL_STEPS = {  # the card's question, then the buttons that lead to the step
+    "handoff_question": ("", "找律师"),
+    "handoff_contact": ("邻居占了我家的地怎么办？", "找律师"),
+    "handoff_confirm": ("邻居占了我家的地怎么办？", "找律师", "不留电话"),
+}
 
 
 def test_the_gate_knows_every_dialog_state() -> None:
