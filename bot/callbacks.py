@@ -119,12 +119,6 @@ class Flow(CallbackData, prefix="f"):
     arg: str = ""
 
 
-class CaseView(CallbackData, prefix="cv"):
-    """Open one case card from /mycases (access re-checked with cases.can_view)."""
-
-    case_id: RowId
-
-
 class InviteChoice(CallbackData, prefix="iv"):
     """Confirm or cancel the role change an invite would make (``/start <invite>``)."""
 

@@ -18,6 +18,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram_dialog import setup_dialogs
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -148,6 +149,7 @@ def create_dispatcher(
     )
     setup_middlewares(dp, session_factory=session_factory, redis=redis)
     dp.include_routers(*create_routers())
+    setup_dialogs(dp)
     dp.include_router(create_error_router())
     dp.startup.register(_start_warm_up)
     return dp

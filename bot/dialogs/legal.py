@@ -1,4 +1,4 @@
-"""法律咨询: free legal consultation in the resident's private chat.
+"""法律咨询: free legal consultation in the resident's private chat, an aiogram-dialog ``Dialog``.
 
 Flow: 法律咨询 from the main menu (or free text outside a flow) → the resident asks in their own
 words, or browses by topic → ``backend.services.legal.consult`` says what the message is:
@@ -9,48 +9,58 @@ words, or browses by topic → ``backend.services.legal.consult`` says what the 
   one-line disclaimer, up to three related questions, 有帮助 / 没帮助 / 找律师（免费）, and for a
   dispute 把这件事作为纠纷反映); suggest → "您想问的是不是：" with up to three candidate questions
   and 都不是 (hand-off offer); decline → the hand-off offer.
-Hand-off: phone (request_contact or typed) or anonymous → confirm → a case for the 司法局
+Hand-off: phone (``RequestContact`` or typed) or anonymous → confirm → a case for the 司法局
 法律专家工作室 (backend.services.legal.handoff_to_lawyer), only ever from a logged question or a
 typed legal question.
 
-Every button carries only ids; the server re-checks that a logged question belongs to the presser.
+Windows (``LegalSG``): question (ask) → reply (the card of the last message, which keeps taking
+questions) ⇄ topics → topic; handoff_question → handoff_contact → handoff_confirm. The card's
+content lives in the dialog data (server side): buttons carry only the dialog's intent, a widget
+id and an index into that data, so a forged press finds nothing to act on.
 The knowledge base is the ``knowledge_base`` package unless a test puts another one in the
 dispatcher's workflow data under ``legal_knowledge``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from typing import Any, Protocol
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import (
+    Button,
+    NextPage,
+    PrevPage,
+    RequestContact,
+    Row,
+    Select,
+    SwitchTo,
+)
+from aiogram_dialog.widgets.markup.reply_keyboard import ReplyKeyboardFactory
+from aiogram_dialog.widgets.text import Format
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import knowledge_base
-from backend.county import County
 from backend.models import Person
 from backend.services import legal as legal_service
-from backend.services.errors import DomainError
-from backend.untrusted import MAX_ROW_ID, parse_int
+from backend.untrusted import parse_int
 from bot.callbacks import MenuAction
 from bot.dialogs.states import LegalSG
-from bot.dialogs.widgets import main_menu
-from bot.texts import keys, t
+from bot.dialogs.widgets import L, Pages, dialog_lang, dialog_menu_button, main_menu
+from bot.filters import PRIVATE_CALLBACK
+from bot.texts import Raw, keys, t
 from knowledge_base import ANSWER, SUGGEST, Consultation, Entry, Hit
 
 log = logging.getLogger(__name__)
@@ -61,18 +71,7 @@ LABEL_CHARS = 40  # button labels are cut to this
 RELATED_LIMIT = 3
 TOPIC_PAGE_SIZE = 10  # questions per page when browsing a topic
 TOPIC_COLUMNS = 2
-CALLBACK_BYTES = 64  # Telegram's limit on callback data
-REPORT_TEXT_KEY = "legal_report_text"  # FSM data: the complaint offered to the report flow
-
-
-HANDOFF_STATES = (LegalSG.handoff_question, LegalSG.handoff_contact, LegalSG.handoff_confirm)
-
-
-class LegalAction(CallbackData, prefix="lg"):
-    """A legal-consultation button: ``action`` + one id (log id, entry id or topic index)."""
-
-    action: str
-    arg: str = ""
+TOPIC_ROWS = 20  # 40 topics on one page (the county has 29); more get a pager
 
 
 class Knowledge(Protocol):
@@ -122,26 +121,6 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _button(text: str, action: str, arg: str | int = "") -> InlineKeyboardButton | None:
-    """An inline button, or None when the callback data would not fit Telegram's 64 bytes."""
-    data = LegalAction(action=action, arg=str(arg)).pack()
-    if len(data.encode()) > CALLBACK_BYTES:
-        log.warning("legal button %s skipped: callback data too long", action)
-        return None
-    return InlineKeyboardButton(text=_short(text, LABEL_CHARS), callback_data=data)
-
-
-def _menu_button(lang: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=t("legal.btn_menu", lang), callback_data=MenuAction(action="menu").pack()
-    )
-
-
-def _markup(rows: list[list[InlineKeyboardButton | None]]) -> InlineKeyboardMarkup:
-    clean = [[b for b in row if b is not None] for row in rows]
-    return InlineKeyboardMarkup(inline_keyboard=[row for row in clean if row])
-
-
 def _related_entries(kb: Knowledge, hit: Hit, others: list[Hit]) -> list[Entry]:
     """Up to three related entries: the entry's own links first, then the runner-up hits."""
     ids = [*hit.related, *(h.entry_id for h in others)]
@@ -159,16 +138,32 @@ def _related_entries(kb: Knowledge, hit: Hit, others: list[Hit]) -> list[Entry]:
     return entries
 
 
-def render_answer(
+# -- what a message is, as the card to show --------------------------------------------------
+
+
+def _menu_markup(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t("legal.btn_menu", lang), callback_data=MenuAction(action="menu").pack()
+                )
+            ]
+        ]
+    )
+
+
+def answer_card(
     hit: Hit,
     related: list[Entry],
     *,
     log_id: int,
+    question: str,
     typed: bool,
     lang: str,
     offer_report: bool = False,
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The answer card: answer, basis, disclaimer, related questions and the feedback buttons.
+) -> dict[str, Any]:
+    """The answer card as dialog data: answer, basis, disclaimer, related questions, feedback.
 
     A dispute always gets 把这件事作为纠纷反映; ``offer_report`` (free text typed outside any flow,
     which may have been meant as a report) adds a plain 我要反映这件事 to other answers.
@@ -185,24 +180,24 @@ def render_answer(
     parts.append(t("legal.answer_more", lang))
     if related:
         parts.append(t("legal.answer_related", lang))
-    rows: list[list[InlineKeyboardButton | None]] = [
-        [
-            _button(t("legal.btn_helpful", lang), "good", log_id),
-            _button(t("legal.btn_unhelpful", lang), "bad", log_id),
-        ],
-        [_button(t("legal.btn_lawyer", lang), "lawyer", log_id if typed else "")],
-    ]
+    report = ""
     if hit.dispute or offer_report:
-        label = t("legal.btn_report" if hit.dispute else "legal.btn_report_plain", lang)
-        rows.append([_button(label, "report", log_id)])
-    rows += [[_button(entry.question, "entry", entry.id)] for entry in related]
-    rows.append([_menu_button(lang)])
-    return "\n\n".join(parts), _markup(rows)
+        report = "legal.btn_report" if hit.dispute else "legal.btn_report_plain"
+    return {
+        "text": "\n\n".join(parts),
+        "log_id": log_id,
+        "entry_id": hit.entry_id,
+        "question": question if typed else "",
+        "feedback": True,
+        "lawyer": True,
+        "report": report,
+        "entries": [[_short(e.question, LABEL_CHARS), e.id] for e in related],
+    }
 
 
-def render_unanswered(
+def unanswered_card(
     question: str, *, log_id: int, offer_report: bool, lang: str
-) -> tuple[str, InlineKeyboardMarkup]:
+) -> dict[str, Any]:
     """No confident answer: offer the legal expert desk (and, for free text, a report)."""
     text = "\n\n".join(
         [
@@ -210,30 +205,31 @@ def render_unanswered(
             t("legal.handoff_offer_question", lang, question=_short(question, ECHO_CHARS)),
         ]
     )
-    rows: list[list[InlineKeyboardButton | None]] = [
-        [_button(t("legal.btn_handoff_yes", lang), "lawyer", log_id)],
-    ]
-    if offer_report:
-        rows.append([_button(t("legal.btn_report", lang), "report", log_id)])
-    rows += [[_button(t("legal.btn_ask_again", lang), "ask")], [_menu_button(lang)]]
-    return text, _markup(rows)
+    return {
+        "text": text,
+        "log_id": log_id,
+        "question": question,
+        "handoff": True,
+        "report": "legal.btn_report" if offer_report else "",
+        "ask_again": True,
+    }
 
 
-def render_suggestions(
-    question: str, hits: list[Hit], *, log_id: int, lang: str
-) -> tuple[str, InlineKeyboardMarkup]:
+def suggestions_card(question: str, hits: list[Hit], *, log_id: int, lang: str) -> dict[str, Any]:
     """The middle band: "您想问的是不是：" with the candidates, and 都不是 → the hand-off offer."""
-    rows: list[list[InlineKeyboardButton | None]] = [
-        [_button(hit.question, "entry", hit.entry_id)] for hit in hits[:RELATED_LIMIT]
-    ]
-    rows += [[_button(t("legal.btn_none_of_these", lang), "lawyer", log_id)], [_menu_button(lang)]]
     text = "\n\n".join(
         [
             t("legal.handoff_offer_question", lang, question=_short(question, ECHO_CHARS)),
             t("legal.suggest_heading", lang),
         ]
     )
-    return text, _markup(rows)
+    return {
+        "text": text,
+        "log_id": log_id,
+        "question": question,
+        "none_of_these": True,
+        "entries": [[_short(h.question, LABEL_CHARS), h.entry_id] for h in hits[:RELATED_LIMIT]],
+    }
 
 
 def _text_or(key: str, fallback: str, lang: str) -> str:
@@ -242,73 +238,35 @@ def _text_or(key: str, fallback: str, lang: str) -> str:
     return t(key if key in keys("zh") else fallback, lang)
 
 
-def render_chitchat(
-    label: str, *, lang: str, person: Person | None
-) -> tuple[str, InlineKeyboardMarkup]:
-    """Small talk: a short friendly reply and the main menu (never an answer or a hand-off)."""
-    text = _text_or(f"legal.chitchat_{label}", "legal.chitchat_symbols", lang)
-    return text, main_menu(lang, person)
+def chitchat_text(label: str, *, lang: str) -> str:
+    """Small talk: a short friendly reply (the main menu goes with it; never an answer)."""
+    return _text_or(f"legal.chitchat_{label}", "legal.chitchat_symbols", lang)
 
 
-def render_off_topic(pointer: str, *, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def off_topic_card(pointer: str, *, lang: str) -> dict[str, Any]:
     """A question outside the legal desk: a polite decline, where to go instead, no lawyer."""
     parts = [t("legal.offtopic", lang)]
     key = f"legal.offtopic_pointer_{pointer}"
     if pointer and key in keys("zh"):
         parts.append(t(key, lang))
     parts.append(t("legal.offtopic_more", lang))
-    rows: list[list[InlineKeyboardButton | None]] = [
-        [_button(t("legal.btn_ask_again", lang), "ask")],
-        [_menu_button(lang)],
-    ]
-    return "\n\n".join(parts), _markup(rows)
+    return {"text": "\n\n".join(parts), "ask_again": True}
 
 
-def render_report_offer(pointer: str, *, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def report_offer_card(pointer: str, text: str, *, lang: str) -> dict[str, Any]:
     """A problem for a department: offer the report flow (and a direct line where there is one)."""
     parts = [t("legal.report_offer", lang)]
     key = f"legal.report_pointer_{pointer}"
     if pointer and key in keys("zh"):
         parts.append(t(key, lang))
-    rows: list[list[InlineKeyboardButton | None]] = [
-        [_button(t("legal.btn_report_plain", lang), "file")],
-        [_menu_button(lang)],
-    ]
-    return "\n\n".join(parts), _markup(rows)
+    return {
+        "text": "\n\n".join(parts),
+        "report": "legal.btn_report_plain",
+        "report_text": text[: legal_service.MAX_QUESTION_CHARS],
+    }
 
 
-def _ask_markup(lang: str) -> InlineKeyboardMarkup:
-    return _markup([[_button(t("legal.btn_topics", lang), "topics")], [_menu_button(lang)]])
-
-
-def _contact_keyboard(lang: str) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=t("legal.btn_share_phone", lang), request_contact=True)],
-            [KeyboardButton(text=t("legal.btn_anonymous", lang))],
-            [KeyboardButton(text=t("legal.btn_cancel", lang))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-
-
-def _all_languages(key: str) -> set[str]:
-    return {t(key, "zh"), t(key, "en")}
-
-
-# -- shared steps ----------------------------------------------------------------------
-
-
-async def start_consultation(message: Message, state: FSMContext, lang: str) -> None:
-    """Open the consultation: ask for a question in the resident's own words (or browse)."""
-    await state.set_state(LegalSG.question)
-    await message.answer(t("legal.ask", lang), reply_markup=_ask_markup(lang))
-
-
-async def answer_consultation(
-    message: Message,
-    state: FSMContext,
+async def consultation_card(
     *,
     question: str,
     consultation: Consultation,
@@ -317,23 +275,14 @@ async def answer_consultation(
     lang: str,
     kb: Knowledge,
     offer_report: bool,
-) -> None:
-    """Reply to a message by what it is: small talk, off topic, a report, or a legal question by
-    band (answer card, "您想问的是不是", or the hand-off offer). Only questions are logged."""
+) -> dict[str, Any]:
+    """The card for a message by what it is: off topic, a report, or a legal question by band
+    (answer card, "您想问的是不是", or the hand-off offer). Only questions are logged."""
     kind = consultation.kind
-    if kind == "chitchat":
-        text, reply = render_chitchat(consultation.label, lang=lang, person=person)
-        await message.answer(text, reply_markup=reply)
-        return
     if kind == "offtopic":
-        text, markup = render_off_topic(consultation.pointer, lang=lang)
-        await message.answer(text, reply_markup=markup)
-        return
+        return off_topic_card(consultation.pointer, lang=lang)
     if kind == "report":
-        await state.update_data({REPORT_TEXT_KEY: question[: legal_service.MAX_QUESTION_CHARS]})
-        text, markup = render_report_offer(consultation.pointer, lang=lang)
-        await message.answer(text, reply_markup=markup)
-        return
+        return report_offer_card(consultation.pointer, question, lang=lang)
     hits = consultation.hits
     shown = hits if consultation.band == ANSWER else []
     row = await legal_service.log_question(
@@ -342,491 +291,544 @@ async def answer_consultation(
     assert row.id is not None
     # Danger (110/120/12356 and 🚨) was already answered by the risk gate, before this handler.
     if hits and consultation.band == SUGGEST:
-        text, markup = render_suggestions(question, hits, log_id=row.id, lang=lang)
-    elif hits:
+        return suggestions_card(question, hits, log_id=row.id, lang=lang)
+    if hits:
         related = _related_entries(kb, hits[0], hits[1:])
-        text, markup = render_answer(
-            hits[0], related, log_id=row.id, typed=True, lang=lang, offer_report=offer_report
-        )
-    else:
-        text, markup = render_unanswered(
-            question, log_id=row.id, offer_report=offer_report, lang=lang
-        )
-    await message.answer(text, reply_markup=markup)
-
-
-async def _begin_handoff(
-    message: Message, state: FSMContext, *, question: str | None, lang: str
-) -> None:
-    """找律师: with a question, ask for contact; without one, ask what the lawyer should answer."""
-    if question is None:
-        await state.set_state(LegalSG.handoff_question)
-        await state.update_data(legal_handoff_question=None)
-        await message.answer(t("legal.handoff_ask_question", lang))
-        return
-    await state.set_state(LegalSG.handoff_contact)
-    await state.update_data(legal_handoff_question=question)
-    await message.answer(
-        t("legal.handoff_ask_contact", lang), reply_markup=_contact_keyboard(lang)
-    )
-
-
-async def _show_confirm(
-    message: Message, state: FSMContext, *, phone: str | None, lang: str
-) -> None:
-    data = await state.update_data(legal_handoff_phone=phone)
-    await state.set_state(LegalSG.handoff_confirm)
-    await message.answer(t("legal.contact_saved", lang), reply_markup=ReplyKeyboardRemove())
-    contact = phone if phone else t("legal.contact_anonymous", lang)
-    question = str(data.get("legal_handoff_question") or "")
-    text = t("legal.handoff_confirm", lang, question=_short(question, ECHO_CHARS), contact=contact)
-    markup = _markup(
-        [
-            [
-                _button(t("legal.btn_confirm", lang), "confirm"),
-                _button(t("legal.btn_cancel", lang), "cancel"),
-            ]
-        ]
-    )
-    await message.answer(text, reply_markup=markup)
-
-
-async def _stale(callback: CallbackQuery, lang: str) -> None:
-    await callback.answer(t("legal.stale_button", lang), show_alert=True)
-
-
-def _callback_message(callback: CallbackQuery) -> Message | None:
-    message = callback.message
-    return message if isinstance(message, Message) else None
-
-
-def _parse_id(arg: str) -> int | None:
-    """A log id or a list index (0 included) from callback data; None when forged."""
-    return parse_int(arg, low=0, high=MAX_ROW_ID)
-
-
-# -- the router ------------------------------------------------------------------------
-
-
-def create_router() -> Router:
-    """The legal-consultation router (include just before the fallback router)."""
-    router = Router(name="legal")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
-
-    @router.callback_query(MenuAction.filter(F.action == "legal"))
-    async def on_menu_legal(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-        await callback.answer()
-        message = _callback_message(callback)
-        if message is not None:
-            await start_consultation(message, state, lang)
-
-    @router.callback_query(LegalAction.filter(F.action == "ask"))
-    async def on_ask(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-        await on_menu_legal(callback, state, lang)
-
-    # -- questions ----------------------------------------------------------------------
-
-    @router.message(LegalSG.question, F.text, ~F.text.startswith("/"))
-    async def on_question(
-        message: Message,
-        state: FSMContext,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        question = message.text or ""
-        await answer_consultation(
-            message,
-            state,
+        return answer_card(
+            hits[0],
+            related,
+            log_id=row.id,
             question=question,
-            consultation=_consult(question, legal_knowledge),
-            session=session,
-            person=person,
+            typed=True,
             lang=lang,
-            kb=_kb(legal_knowledge),
-            offer_report=False,
+            offer_report=offer_report,
         )
+    return unanswered_card(question, log_id=row.id, offer_report=offer_report, lang=lang)
 
-    @router.message(LegalSG.question, ~F.text)
-    @router.message(LegalSG.handoff_question, ~F.text)
-    async def on_not_text(message: Message, lang: str) -> None:
+
+# -- dialog handlers ---------------------------------------------------------------------------
+
+
+def _data(manager: DialogManager) -> dict[str, Any]:
+    return manager.middleware_data
+
+
+def _knowledge(manager: DialogManager) -> Knowledge:
+    return _kb(_data(manager).get("legal_knowledge"))
+
+
+async def _stale(callback: CallbackQuery, manager: DialogManager) -> None:
+    await callback.answer(t("legal.stale_button", dialog_lang(manager)), show_alert=True)
+
+
+async def _show_card(manager: DialogManager, card: dict[str, Any]) -> None:
+    manager.dialog_data["card"] = card
+    await manager.switch_to(LegalSG.reply)
+
+
+async def on_question(message: Message, _widget: Any, manager: DialogManager) -> None:
+    """A message in the consultation: answered by what it is (a sticker gets a hint)."""
+    lang = dialog_lang(manager)
+    question = message.text or ""
+    if not question or question.startswith("/"):
         await message.answer(t("legal.text_only", lang))
-
-    # -- browse by topic ----------------------------------------------------------------
-
-    @router.callback_query(LegalAction.filter(F.action == "topics"))
-    async def on_topics(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        """The topic list: a new message from the prompt, in place when coming back (arg "e")."""
-        await callback.answer()
-        message = _callback_message(callback)
-        if message is None:
-            return
-        names = _kb(legal_knowledge).topics()
-        if not names:
-            await message.answer(t("legal.topics_empty", lang))
-            return
-        buttons = [_button(name, "topic", i) for i, name in enumerate(names)]
-        rows = [buttons[i : i + TOPIC_COLUMNS] for i in range(0, len(buttons), TOPIC_COLUMNS)]
-        rows.append([_menu_button(lang)])
-        await _show(
-            message, t("legal.topics_title", lang), _markup(rows), edit=callback_data.arg == "e"
+        manager.show_mode = ShowMode.NO_UPDATE
+        return
+    kb = _knowledge(manager)
+    consultation = _consult(question, kb)
+    if consultation.kind == "chitchat":  # a friendly word and the menu; they may still ask
+        await message.answer(
+            chitchat_text(consultation.label, lang=lang),
+            reply_markup=main_menu(lang, _data(manager).get("person")),
         )
+        manager.show_mode = ShowMode.NO_UPDATE
+        return
+    card = await consultation_card(
+        question=question,
+        consultation=consultation,
+        session=_data(manager)["session"],
+        person=_data(manager)["person"],
+        lang=lang,
+        kb=kb,
+        offer_report=False,
+    )
+    await _show_card(manager, card)
 
-    @router.callback_query(LegalAction.filter(F.action == "topic"))
-    async def on_topic(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        """One topic's questions, a page at a time (arg "<topic index>" or "<index>.<page>")."""
-        kb = _kb(legal_knowledge)
-        names = kb.topics()
-        index_text, _, page_text = callback_data.arg.partition(".")
-        index, page = _parse_id(index_text), _parse_id(page_text or "0")
-        message = _callback_message(callback)
-        if index is None or page is None or index >= len(names) or message is None:
-            await _stale(callback, lang)
-            return
-        topic = names[index]
-        entries = kb.entries_for_topic(topic)
-        pages = max(1, -(-len(entries) // TOPIC_PAGE_SIZE))
-        if page >= pages:
-            await _stale(callback, lang)
-            return
-        await callback.answer()
-        shown = entries[page * TOPIC_PAGE_SIZE : (page + 1) * TOPIC_PAGE_SIZE]
-        rows: list[list[InlineKeyboardButton | None]] = [
-            [_button(e.question, "entry", e.id)] for e in shown
-        ]
-        rows.append(
-            [
-                _button(t("legal.btn_prev", lang), "topic", f"{index}.{page - 1}")
-                if page > 0
-                else None,
-                _button(t("legal.btn_next", lang), "topic", f"{index}.{page + 1}")
-                if page + 1 < pages
-                else None,
-            ]
-        )
-        rows += [[_button(t("legal.btn_back_topics", lang), "topics", "e")], [_menu_button(lang)]]
-        key = "legal.topic_title" if entries else "legal.topic_empty"
-        await _show(message, t(key, lang, topic=topic), _markup(rows), edit=True)
 
-    @router.callback_query(LegalAction.filter(F.action == "entry"))
-    async def on_entry(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        kb = _kb(legal_knowledge)
-        entry = kb.get_entry(callback_data.arg)
-        message = _callback_message(callback)
-        if entry is None or message is None:
-            await _stale(callback, lang)
-            return
-        await callback.answer()
-        hit = Hit.from_entry(entry, 1.0)
-        row = await legal_service.log_question(
-            session=session, person=person, question=entry.question, hits=[hit]
-        )
-        assert row.id is not None
-        related = _related_entries(kb, hit, [])
-        text, markup = render_answer(hit, related, log_id=row.id, typed=False, lang=lang)
-        await message.answer(text, reply_markup=markup)
+async def reply_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    card = dict(dialog_manager.dialog_data.get("card") or {})
+    lang = dialog_lang(dialog_manager)
+    report = str(card.get("report") or "")
+    return {
+        "text": Raw(card.get("text") or t("legal.ask", lang)),
+        "entries": [
+            (label, str(index)) for index, (label, _) in enumerate(card.get("entries", []))
+        ],
+        "feedback": bool(card.get("feedback")),
+        "lawyer": bool(card.get("lawyer")),
+        "handoff": bool(card.get("handoff")),
+        "none_of_these": bool(card.get("none_of_these")),
+        "ask_again": bool(card.get("ask_again")),
+        "report": bool(report),
+        "report_label": t(report, lang) if report else "",
+    }
 
-    # -- feedback -----------------------------------------------------------------------
 
-    @router.callback_query(LegalAction.filter(F.action.in_({"good", "bad"})))
-    async def on_feedback(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        log_id = _parse_id(callback_data.arg)
-        message = _callback_message(callback)
-        helpful = callback_data.action == "good"
-        if log_id is None or message is None:
-            await _stale(callback, lang)
-            return
-        try:
-            row = await legal_service.mark_helpful(
-                session=session, log_id=log_id, helpful=helpful, person=person
-            )
-        except DomainError:
-            await _stale(callback, lang)
-            return
-        if helpful:
-            await callback.answer(t("legal.feedback_thanks", lang))
-            return
-        await callback.answer()
-        kb = _kb(legal_knowledge)
-        others = [h for h in kb.search(row.question[:SEARCH_CHARS]) if h.entry_id != row.entry_id]
-        typed = _is_typed(kb, row.question, row.entry_id)
-        rows: list[list[InlineKeyboardButton | None]] = [
-            [_button(h.question, "entry", h.entry_id)] for h in others[:RELATED_LIMIT]
-        ]
-        rows += [
-            [_button(t("legal.btn_lawyer", lang), "lawyer", log_id if typed else "")],
-            [_menu_button(lang)],
-        ]
-        key = "legal.feedback_sorry" if others else "legal.feedback_sorry_no_other"
-        await message.answer(t(key, lang), reply_markup=_markup(rows))
+def _card(manager: DialogManager) -> dict[str, Any]:
+    return dict(manager.dialog_data.get("card") or {})
 
-    # -- hand-off to the legal expert desk ----------------------------------------------
 
-    @router.callback_query(LegalAction.filter(F.action == "lawyer"))
-    async def on_lawyer(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        state: FSMContext,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-    ) -> None:
-        message = _callback_message(callback)
-        if message is None:
-            await _stale(callback, lang)
-            return
-        question: str | None = None
-        if callback_data.arg:
-            log_id = _parse_id(callback_data.arg)
-            if log_id is None:
-                await _stale(callback, lang)
-                return
-            try:
-                row = await legal_service.get_question_log(
-                    session=session, log_id=log_id, person=person
-                )
-            except DomainError:
-                await _stale(callback, lang)
-                return
-            question = row.question
-        await callback.answer()
-        await _begin_handoff(message, state, question=question, lang=lang)
+async def on_entry(
+    callback: CallbackQuery, _widget: Any, manager: DialogManager, item: str
+) -> None:
+    """A related or candidate question: its answer card (logged as a browsed entry)."""
+    entries = _card(manager).get("entries") or []
+    index = parse_int(item, low=0, high=len(entries) - 1) if entries else None
+    await _open_entry(callback, manager, entries[index][1] if index is not None else None)
 
-    @router.message(LegalSG.handoff_question, F.text, ~F.text.startswith("/"))
-    async def on_handoff_question(
-        message: Message,
-        state: FSMContext,
-        lang: str,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        """The lawyer gets a real question: small talk or an off-topic message is asked again."""
-        question = message.text or ""
-        if _consult(question, legal_knowledge).kind in {"chitchat", "offtopic"}:
-            await message.answer(t("legal.handoff_needs_question", lang))
-            return
-        await _begin_handoff(message, state, question=question, lang=lang)
 
-    @router.message(LegalSG.handoff_contact, F.contact)
-    async def on_contact(message: Message, state: FSMContext, lang: str) -> None:
+async def _open_entry(
+    callback: CallbackQuery, manager: DialogManager, entry_id: str | None
+) -> None:
+    kb = _knowledge(manager)
+    entry = kb.get_entry(entry_id) if entry_id else None
+    if entry is None:
+        await _stale(callback, manager)
+        return
+    hit = Hit.from_entry(entry, 1.0)
+    row = await legal_service.log_question(
+        session=_data(manager)["session"],
+        person=_data(manager)["person"],
+        question=entry.question,
+        hits=[hit],
+    )
+    assert row.id is not None
+    related = _related_entries(kb, hit, [])
+    card = answer_card(
+        hit,
+        related,
+        log_id=row.id,
+        question=entry.question,
+        typed=False,
+        lang=dialog_lang(manager),
+    )
+    await _show_card(manager, card)
+
+
+async def on_helpful(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    log_id = int(_card(manager).get("log_id") or 0)
+    await legal_service.mark_helpful(
+        session=_data(manager)["session"],
+        log_id=log_id,
+        helpful=True,
+        person=_data(manager)["person"],
+    )
+    await callback.answer(t("legal.feedback_thanks", dialog_lang(manager)))
+    manager.show_mode = ShowMode.NO_UPDATE
+
+
+async def on_unhelpful(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """没帮助: recorded; other answers (not the rejected one) and the lawyer are offered."""
+    card = _card(manager)
+    row = await legal_service.mark_helpful(
+        session=_data(manager)["session"],
+        log_id=int(card.get("log_id") or 0),
+        helpful=False,
+        person=_data(manager)["person"],
+    )
+    kb = _knowledge(manager)
+    others = [h for h in kb.search(row.question[:SEARCH_CHARS]) if h.entry_id != row.entry_id]
+    lang = dialog_lang(manager)
+    key = "legal.feedback_sorry" if others else "legal.feedback_sorry_no_other"
+    await _show_card(
+        manager,
+        {
+            "text": t(key, lang),
+            "log_id": row.id,
+            "question": card.get("question") or "",
+            "lawyer": True,
+            "entries": [
+                [_short(h.question, LABEL_CHARS), h.entry_id] for h in others[:RELATED_LIMIT]
+            ],
+        },
+    )
+
+
+async def on_lawyer(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """找律师 / 转给律师解答 / 都不是: with a typed question, ask for contact; without one (a
+    browsed entry), ask what the lawyer should answer."""
+    question = str(_card(manager).get("question") or "")
+    manager.dialog_data["handoff_question"] = question
+    manager.dialog_data["handoff_phone"] = None
+    await manager.switch_to(LegalSG.handoff_contact if question else LegalSG.handoff_question)
+
+
+async def on_report(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """把这件事作为纠纷反映 / 我要反映这件事: the question (or the kept complaint) is reported."""
+    card = _card(manager)
+    text = str(card.get("report_text") or card.get("question") or "")
+    message = callback.message
+    if not text or not isinstance(message, Message):
+        await _stale(callback, manager)
+        return
+    await manager.reset_stack()
+    state: FSMContext = _data(manager)["state"]
+    await start_report_with_text(message, state, text=text, lang=dialog_lang(manager))
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+
+async def topics_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    names = _knowledge(dialog_manager).topics()
+    lang = dialog_lang(dialog_manager)
+    return {
+        "title": t("legal.topics_title" if names else "legal.topics_empty", lang),
+        "topics": [(name, str(index)) for index, name in enumerate(names)],
+    }
+
+
+async def on_topic(
+    callback: CallbackQuery, _widget: Any, manager: DialogManager, item: str
+) -> None:
+    names = _knowledge(manager).topics()
+    index = parse_int(item, low=0, high=len(names) - 1) if names else None
+    if index is None:
+        await _stale(callback, manager)
+        return
+    manager.dialog_data["topic"] = index
+    await manager.find("entries").set_page(0)  # type: ignore[union-attr]
+    await manager.switch_to(LegalSG.topic)
+
+
+def _topic(manager: DialogManager) -> tuple[str, list[Entry]]:
+    kb = _knowledge(manager)
+    names = kb.topics()
+    index = int(manager.dialog_data.get("topic") or 0)
+    if not 0 <= index < len(names):
+        return "", []
+    return names[index], kb.entries_for_topic(names[index])
+
+
+async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    topic, entries = _topic(dialog_manager)
+    lang = dialog_lang(dialog_manager)
+    page = await dialog_manager.find("entries").get_page()  # type: ignore[union-attr]
+    pages = max(1, -(-len(entries) // TOPIC_PAGE_SIZE))
+    key = "legal.topic_title" if entries else "legal.topic_empty"
+    return {
+        "title": t(key, lang, topic=topic),
+        "questions": [(_short(e.question, LABEL_CHARS), str(i)) for i, e in enumerate(entries)],
+        "has_prev": page > 0,
+        "has_next": page + 1 < pages,
+    }
+
+
+async def on_topic_entry(
+    callback: CallbackQuery, _widget: Any, manager: DialogManager, item: str
+) -> None:
+    _, entries = _topic(manager)
+    index = parse_int(item, low=0, high=len(entries) - 1) if entries else None
+    await _open_entry(callback, manager, entries[index].id if index is not None else None)
+
+
+# -- hand-off to the legal expert desk ---------------------------------------------------------
+
+
+async def on_handoff_question(message: Message, _widget: Any, manager: DialogManager) -> None:
+    """The lawyer gets a real question: small talk or an off-topic message is asked again."""
+    lang = dialog_lang(manager)
+    question = message.text or ""
+    manager.show_mode = ShowMode.NO_UPDATE
+    if not question or question.startswith("/"):
+        await message.answer(t("legal.text_only", lang))
+        return
+    if _consult(question, _knowledge(manager)).kind in {"chitchat", "offtopic"}:
+        await message.answer(t("legal.handoff_needs_question", lang))
+        return
+    manager.dialog_data["handoff_question"] = question
+    manager.show_mode = ShowMode.AUTO
+    await manager.switch_to(LegalSG.handoff_contact)
+
+
+async def _contact_saved(message: Message, manager: DialogManager, phone: str | None) -> None:
+    """The contact is known: the phone's keyboard goes, the summary to confirm follows."""
+    manager.dialog_data["handoff_phone"] = phone
+    await message.answer(
+        t("legal.contact_saved", dialog_lang(manager)), reply_markup=ReplyKeyboardRemove()
+    )
+    await manager.switch_to(LegalSG.handoff_confirm, show_mode=ShowMode.SEND)
+
+
+async def on_contact_input(message: Message, _widget: Any, manager: DialogManager) -> None:
+    """A shared contact (only one's own) or a typed number; anything else gets a hint."""
+    lang = dialog_lang(manager)
+    manager.show_mode = ShowMode.NO_UPDATE
+    if message.contact is not None:
         contact = message.contact
-        assert contact is not None
         own = message.from_user is not None and contact.user_id == message.from_user.id
         phone = legal_service.normalize_phone(contact.phone_number) if own else None
         if phone is None:
             key = "legal.handoff_contact_not_own" if not own else "legal.handoff_phone_invalid"
-            await message.answer(t(key, lang), reply_markup=_contact_keyboard(lang))
+            await message.answer(t(key, lang))
             return
-        await _show_confirm(message, state, phone=phone, lang=lang)
+        manager.show_mode = ShowMode.AUTO
+        await _contact_saved(message, manager, phone)
+        return
+    text = (message.text or "").strip()
+    phone = legal_service.normalize_phone(text) if text else None
+    if phone is not None:
+        manager.show_mode = ShowMode.AUTO
+        await _contact_saved(message, manager, phone)
+        return
+    key = (
+        "legal.handoff_phone_invalid"
+        if re.search(r"\d{5}", text)
+        else "legal.handoff_contact_hint"
+    )
+    await message.answer(t(key, lang))
 
-    @router.message(LegalSG.handoff_contact, F.text)
-    async def on_contact_text(message: Message, state: FSMContext, lang: str) -> None:
-        text = (message.text or "").strip()
-        if text in _all_languages("legal.btn_anonymous"):
-            await _show_confirm(message, state, phone=None, lang=lang)
-            return
-        if text in _all_languages("legal.btn_cancel"):
-            await _cancel_handoff(message, state, lang)
-            return
-        phone = legal_service.normalize_phone(text)
-        if phone is not None:
-            await _show_confirm(message, state, phone=phone, lang=lang)
-            return
-        key = (
-            "legal.handoff_phone_invalid"
-            if re.search(r"\d{5}", text)
-            else "legal.handoff_contact_hint"
-        )
-        await message.answer(t(key, lang), reply_markup=_contact_keyboard(lang))
 
-    @router.message(LegalSG.handoff_contact)
-    async def on_contact_other(message: Message, lang: str) -> None:
+def _pressed_on(callback: CallbackQuery) -> Message | None:
+    """The chat's message for a press: a reply-keyboard button arrives as the text it sent."""
+    message = getattr(callback, "original_message", None) or callback.message
+    return message if isinstance(message, Message) else None
+
+
+async def on_anonymous(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    message = _pressed_on(callback)
+    if message is not None:
+        await _contact_saved(message, manager, None)
+
+
+async def on_cancel_handoff(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """取消 (the phone's keyboard or the summary): no case; the dialog closes."""
+    await manager.reset_stack()
+    message = _pressed_on(callback)
+    if message is not None:
         await message.answer(
-            t("legal.handoff_contact_hint", lang), reply_markup=_contact_keyboard(lang)
+            t("legal.handoff_cancelled", dialog_lang(manager)), reply_markup=ReplyKeyboardRemove()
         )
 
-    @router.message(LegalSG.handoff_confirm)
-    async def on_confirm_other(message: Message, lang: str) -> None:
-        await message.answer(t("legal.confirm_hint", lang))
 
-    @router.callback_query(LegalAction.filter(F.action == "confirm"), LegalSG.handoff_confirm)
-    async def on_confirm(
-        callback: CallbackQuery,
-        state: FSMContext,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-        county: County | None = None,
-    ) -> None:
-        message = _callback_message(callback)
-        data = await state.get_data()
-        question = data.get("legal_handoff_question")
-        if message is None or not isinstance(question, str) or not question:
-            await _stale(callback, lang)
-            return
-        phone = data.get("legal_handoff_phone")
-        await callback.answer()
-        try:
-            case = await legal_service.handoff_to_lawyer(
-                session=session,
-                person=person,
-                question=question,
-                contact_phone=phone if isinstance(phone, str) else None,
-                anonymous=not phone,
-            )
-        except DomainError as exc:
-            log.warning("legal hand-off refused: %s", exc.code)
-            await message.answer(t("legal.handoff_failed", lang))
-            return
-        await state.clear()
-        await _drop_buttons(message)
-        how = t("legal.handoff_how_phone" if phone else "legal.handoff_how_bot", lang)
-        text = t(
-            "legal.handoff_done",
-            lang,
-            code=case.code,
-            days=legal_service.reply_working_days(county),
-            how=how,
+async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    lang = dialog_lang(dialog_manager)
+    phone = dialog_manager.dialog_data.get("handoff_phone")
+    question = str(dialog_manager.dialog_data.get("handoff_question") or "")
+    contact = phone if phone else t("legal.contact_anonymous", lang)
+    text = t("legal.handoff_confirm", lang, question=_short(question, ECHO_CHARS), contact=contact)
+    return {"summary": Raw(text)}
+
+
+async def on_confirm(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """确认提交: the case for the 法律专家工作室 (a refusal goes to the one refusal handler)."""
+    question = str(manager.dialog_data.get("handoff_question") or "")
+    phone = manager.dialog_data.get("handoff_phone")
+    message = callback.message
+    if not question or not isinstance(message, Message):
+        await _stale(callback, manager)
+        return
+    case = await legal_service.handoff_to_lawyer(
+        session=_data(manager)["session"],
+        person=_data(manager)["person"],
+        question=question,
+        contact_phone=phone if isinstance(phone, str) else None,
+        anonymous=not phone,
+    )
+    await manager.reset_stack()
+    lang = dialog_lang(manager)
+    how = t("legal.handoff_how_phone" if phone else "legal.handoff_how_bot", lang)
+    text = t(
+        "legal.handoff_done",
+        lang,
+        code=case.code,
+        days=legal_service.reply_working_days(_data(manager).get("county")),
+        how=how,
+    )
+    await message.answer(text, reply_markup=_menu_markup(lang))
+
+
+async def on_confirm_other(message: Message, _widget: Any, manager: DialogManager) -> None:
+    await message.answer(t("legal.confirm_hint", dialog_lang(manager)))
+    manager.show_mode = ShowMode.NO_UPDATE
+
+
+async def _on_start(start_data: Any, manager: DialogManager) -> None:
+    """Free text answered outside the dialog opens it on its card (start data)."""
+    if isinstance(start_data, dict) and isinstance(start_data.get("card"), dict):
+        manager.dialog_data["card"] = start_data["card"]
+
+
+def _entry_select(widget_id: str, items: str, on_click: Any) -> Select[str]:
+    return Select(
+        Format("{item[0]}"),
+        id=widget_id,
+        item_id_getter=lambda item: item[1],
+        items=items,
+        on_click=on_click,
+    )
+
+
+def _pager(flag: str) -> Any:
+    """A page button's ``when``: pagers see the getter's data under "data"."""
+
+    def shown(data: dict[str, Any], _widget: Any, _manager: DialogManager) -> bool:
+        return bool(data.get("data", {}).get(flag))
+
+    return shown
+
+
+def legal_dialog() -> Dialog:
+    def menu() -> Button:
+        return dialog_menu_button("legal.btn_menu")
+
+    return Dialog(
+        Window(
+            L("legal.ask"),
+            SwitchTo(L("legal.btn_topics"), id="topics", state=LegalSG.topics),
+            menu(),
+            MessageInput(on_question),
+            state=LegalSG.question,
+        ),
+        Window(
+            Format("{text}"),
+            Row(
+                Button(L("legal.btn_helpful"), id="good", on_click=on_helpful),
+                Button(L("legal.btn_unhelpful"), id="bad", on_click=on_unhelpful),
+                when="feedback",
+            ),
+            Button(L("legal.btn_lawyer"), id="lawyer", on_click=on_lawyer, when="lawyer"),
+            Button(L("legal.btn_handoff_yes"), id="handoff", on_click=on_lawyer, when="handoff"),
+            Button(Format("{report_label}"), id="report", on_click=on_report, when="report"),
+            _entry_select("entry", "entries", on_entry),
+            Button(
+                L("legal.btn_none_of_these"), id="none", on_click=on_lawyer, when="none_of_these"
+            ),
+            SwitchTo(L("legal.btn_ask_again"), id="ask", state=LegalSG.question, when="ask_again"),
+            menu(),
+            MessageInput(on_question),
+            getter=reply_getter,
+            state=LegalSG.reply,
+        ),
+        Window(
+            Format("{title}"),
+            Pages(
+                _entry_select("topic", "topics", on_topic),
+                id="topic_pages",
+                width=TOPIC_COLUMNS,
+                height=TOPIC_ROWS,
+                hide_on_single_page=True,
+            ),
+            SwitchTo(L("report.btn_back"), id="topics_back", state=LegalSG.question),
+            menu(),
+            MessageInput(on_question),
+            getter=topics_getter,
+            state=LegalSG.topics,
+        ),
+        Window(
+            Format("{title}"),
+            Pages(
+                _entry_select("question", "questions", on_topic_entry),
+                id="entries",
+                width=1,
+                height=TOPIC_PAGE_SIZE,
+                hide_pager=True,
+            ),
+            Row(
+                PrevPage(scroll="entries", text=L("legal.btn_prev"), when=_pager("has_prev")),
+                NextPage(scroll="entries", text=L("legal.btn_next"), when=_pager("has_next")),
+            ),
+            SwitchTo(L("legal.btn_back_topics"), id="topic_back", state=LegalSG.topics),
+            menu(),
+            MessageInput(on_question),
+            getter=topic_getter,
+            state=LegalSG.topic,
+        ),
+        Window(
+            L("legal.handoff_ask_question"),
+            Button(L("legal.btn_cancel"), id="cancel_q", on_click=on_cancel_handoff),
+            MessageInput(on_handoff_question),
+            state=LegalSG.handoff_question,
+        ),
+        Window(
+            L("legal.handoff_ask_contact"),
+            RequestContact(L("legal.btn_share_phone")),
+            Button(L("legal.btn_anonymous"), id="anonymous", on_click=on_anonymous),
+            Button(L("legal.btn_cancel"), id="cancel_c", on_click=on_cancel_handoff),
+            MessageInput(on_contact_input),
+            markup_factory=ReplyKeyboardFactory(resize_keyboard=True, one_time_keyboard=True),
+            state=LegalSG.handoff_contact,
+        ),
+        Window(
+            Format("{summary}"),
+            Row(
+                Button(L("legal.btn_confirm"), id="confirm", on_click=on_confirm),
+                Button(L("legal.btn_cancel"), id="cancel", on_click=on_cancel_handoff),
+            ),
+            MessageInput(on_confirm_other),
+            getter=confirm_getter,
+            state=LegalSG.handoff_confirm,
+        ),
+        on_start=_on_start,
+    )
+
+
+# -- entries (plain routers: the menu button and free text outside any dialog) ---------------
+
+
+async def on_menu_legal(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+    await callback.answer()
+    await dialog_manager.start(LegalSG.question, mode=StartMode.RESET_STACK)
+
+
+async def on_free_text(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    consultation: Consultation,
+    dialog_manager: DialogManager,
+    legal_knowledge: Knowledge | None = None,
+) -> None:
+    """Text typed outside any flow (lowest priority before the fallback): small talk gets a
+    friendly word and the menu; a report starts the report flow; off topic and legal questions
+    open the consultation on their card."""
+    text = message.text or ""
+    if consultation.kind == "report":
+        await start_report_from_free_text(message, state, text=text, lang=lang)
+        return
+    if consultation.kind == "chitchat":
+        await dialog_manager.reset_stack()
+        await message.answer(
+            chitchat_text(consultation.label, lang=lang), reply_markup=main_menu(lang, person)
         )
-        await message.answer(text, reply_markup=_markup([[_menu_button(lang)]]))
+        return
+    card = await consultation_card(
+        question=text,
+        consultation=consultation,
+        session=session,
+        person=person,
+        lang=lang,
+        kb=_kb(legal_knowledge),
+        offer_report=True,
+    )
+    await dialog_manager.start(LegalSG.reply, data={"card": card}, mode=StartMode.RESET_STACK)
 
-    @router.callback_query(LegalAction.filter(F.action == "cancel"), StateFilter(*HANDOFF_STATES))
-    async def on_cancel(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-        await callback.answer()
-        message = _callback_message(callback)
-        if message is not None:
-            await _drop_buttons(message)
-            await _cancel_handoff(message, state, lang)
 
-    # -- file it as a dispute report ----------------------------------------------------
-
-    @router.callback_query(LegalAction.filter(F.action == "report"))
-    async def on_report(
-        callback: CallbackQuery,
-        callback_data: LegalAction,
-        state: FSMContext,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-    ) -> None:
-        log_id = _parse_id(callback_data.arg)
-        message = _callback_message(callback)
-        if log_id is None or message is None:
-            await _stale(callback, lang)
-            return
-        try:
-            row = await legal_service.get_question_log(
-                session=session, log_id=log_id, person=person
-            )
-        except DomainError:
-            await _stale(callback, lang)
-            return
-        await callback.answer()
-        await start_report_with_text(message, state, text=row.question, lang=lang)
-
-    @router.callback_query(LegalAction.filter(F.action == "file"))
-    async def on_file(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-        """我要反映这件事 under a report offer: the kept complaint starts a report."""
-        message = _callback_message(callback)
-        text = (await state.get_data()).get(REPORT_TEXT_KEY)
-        if message is None or not isinstance(text, str) or not text:
-            await _stale(callback, lang)
-            return
-        await callback.answer()
-        await _drop_buttons(message)
-        await start_report_with_text(message, state, text=text, lang=lang)
-
-    # -- anything else ------------------------------------------------------------------
-
-    @router.callback_query(F.data.startswith(f"{LegalAction.__prefix__}:"))
-    async def on_unknown_button(callback: CallbackQuery, lang: str) -> None:
-        """Forged, stale or malformed legal buttons (and confirm/cancel outside the hand-off)."""
-        await _stale(callback, lang)
-
-    @router.message(StateFilter(None), F.text, FreeText())
-    async def on_free_text(
-        message: Message,
-        state: FSMContext,
-        session: AsyncSession,
-        person: Person,
-        lang: str,
-        consultation: Consultation,
-        legal_knowledge: Knowledge | None = None,
-    ) -> None:
-        """Text typed outside any flow (lowest priority before the fallback): small talk, off
-        topic and legal questions are answered here; a report starts the report flow."""
-        text = message.text or ""
-        if consultation.kind == "report":
-            await start_report_from_free_text(message, state, text=text, lang=lang)
-            return
-        await answer_consultation(
-            message,
-            state,
-            question=text,
-            consultation=consultation,
-            session=session,
-            person=person,
-            lang=lang,
-            kb=_kb(legal_knowledge),
-            offer_report=True,
-        )
-
+def create_router() -> Router:
+    """The consultation dialog first (its windows take their own text), then the menu entry and
+    free text outside any flow (include just before the fallback router)."""
+    router = Router(name="legal")
+    router.include_router(legal_dialog())
+    entries = Router(name="legal_entries")
+    entries.message.filter(F.chat.type == "private")
+    entries.callback_query.register(
+        on_menu_legal, PRIVATE_CALLBACK, MenuAction.filter(F.action == "legal")
+    )
+    entries.message.register(on_free_text, StateFilter(None), F.text, FreeText())
+    router.include_router(entries)
     return router
-
-
-def _is_typed(kb: Knowledge, question: str, entry_id: str | None) -> bool:
-    """True when the logged question was typed (not an entry opened by a button)."""
-    if entry_id is None:
-        return True
-    entry = kb.get_entry(entry_id)
-    return entry is None or entry.question != question
-
-
-async def _show(message: Message, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
-    """Replace a browsing message in place (a new message if Telegram refuses the edit)."""
-    if edit:
-        try:
-            await message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramBadRequest:
-            pass
-    await message.answer(text, reply_markup=markup)
-
-
-async def _drop_buttons(message: Message) -> None:
-    """Take the buttons off a card that has been used (ignored if Telegram refuses)."""
-    with contextlib.suppress(TelegramBadRequest):
-        await message.edit_reply_markup(reply_markup=None)
-
-
-async def _cancel_handoff(message: Message, state: FSMContext, lang: str) -> None:
-    await state.clear()
-    await message.answer(t("legal.handoff_cancelled", lang), reply_markup=ReplyKeyboardRemove())
 
 
 async def start_report_from_free_text(
@@ -844,23 +846,16 @@ async def start_report_from_free_text(
 async def start_report_with_text(
     message: Message, state: FSMContext, *, text: str, lang: str
 ) -> None:
-    """Hand over to the resident helper's report flow with the question as the description."""
-    from bot.dialogs import report  # the report dialog is optional while it lands
+    """Hand over to the report flow with the question as the description."""
+    from bot.dialogs import report
 
     await report.start_report(message, state, text=text, lang=lang)
 
 
 __all__ = [
     "FreeText",
-    "LegalAction",
     "LegalSG",
-    "answer_consultation",
+    "consultation_card",
     "create_router",
-    "render_answer",
-    "render_chitchat",
-    "render_off_topic",
-    "render_report_offer",
-    "render_suggestions",
-    "render_unanswered",
-    "start_consultation",
+    "legal_dialog",
 ]

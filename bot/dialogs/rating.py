@@ -1,135 +1,179 @@
 """回访: the resident's one-tap rating after 办结 (满意 / 基本满意 / 不满意 + optional reason).
 
-满意 and 基本满意 close the case; 不满意 asks for a reason (may be skipped) and reopens it (重办).
-Every rule (only the reporter, only once, only when resolved) is enforced by workflow.rate.
+The rating buttons sit on the 办结 notice (a plain message from the notifier, typed ``RateCase``
+callback data) and on the case card of the my-cases dialog. 满意 and 基本满意 close the case at
+once; 不满意 opens the reason dialog (type a reason or 跳过) and reopens the case (重办).
+Every rule (only the reporter, only once, only when resolved) is the workflow's: the buttons
+ask ``workflow.allowed_actions`` first, and a refusal that slips through a race goes to the one
+refusal handler (``bot.handlers.desk.on_refusal``).
 """
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from aiogram import Router
-from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
-from sqlmodel.ext.asyncio.session import AsyncSession
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import Button, Row
 
 from backend.models import Person, RatingScore
 from backend.services import cases, workflow
-from backend.services.errors import DomainError, NotFound
+from backend.services.errors import NotFound
 from bot.callbacks import RateCase
-from bot.dialogs.flow import Label, is_label_of, reply_keyboard
 from bot.dialogs.states import RateSG
-from bot.dialogs.widgets import main_menu
-from bot.filters import NOT_COMMAND, PRIVATE_MESSAGE, TEXT
-from bot.handlers.desk import refusal_text
+from bot.dialogs.widgets import L, dialog_lang, show_main_menu
+from bot.filters import PRIVATE_CALLBACK
 from bot.texts import t
 
 REASON_CHARS = 500
 
 
-async def _rate(
-    target: Message,
+async def rate_case(
+    message: Message,
+    manager: DialogManager,
     *,
-    session: AsyncSession,
-    person: Person,
     case_id: int,
     score: RatingScore,
     reason: str | None,
-    lang: str,
 ) -> None:
+    """Record the rating, close the dialogs and thank once; the menu follows."""
+    data = manager.middleware_data
+    case = await workflow.rate(
+        session=data["session"], actor=data["person"], case_id=case_id, score=score, reason=reason
+    )
+    key = "rate.thanks_reopened" if workflow.is_open(case) else "rate.thanks"
+    await show_main_menu(message, manager, note=t(key, dialog_lang(manager), code=case.code))
+
+
+async def begin_rating(
+    callback: CallbackQuery,
+    message: Message,
+    manager: DialogManager,
+    *,
+    case_id: int,
+    score: str,
+    stacked: bool,
+) -> None:
+    """A rating button (notice or card): 不满意 asks for a reason first, the others rate now.
+
+    ``stacked``: pressed on the card of the my-cases dialog, which the reason step returns to.
+    """
+    data = manager.middleware_data
+    person: Person = data["person"]
+    lang = dialog_lang(manager)
     try:
-        case = await workflow.rate(
-            session=session, actor=person, case_id=case_id, score=score, reason=reason
-        )
-    except DomainError as exc:
-        await target.answer(
-            t("rate.failed", lang, reason=refusal_text(exc, lang)),
-            reply_markup=ReplyKeyboardRemove(),
+        rating = RatingScore(score)
+        case = await cases.get_case(session=data["session"], case_id=case_id)
+    except (ValueError, NotFound):
+        await callback.answer(t("common.button_expired", lang), show_alert=True)
+        return
+    if workflow.Action.rate not in workflow.allowed_actions(case, person):
+        await callback.answer(t("rate.not_open", lang), show_alert=True)
+        return
+    assert case.id is not None
+    if rating == RatingScore.unsatisfied:
+        await callback.answer()
+        if stacked:
+            await manager.start(RateSG.reason, data={"case_id": case.id, "code": case.code})
+            return
+        with contextlib.suppress(TelegramBadRequest):  # the notice keeps its text, not its buttons
+            await message.edit_reply_markup(reply_markup=None)
+        await manager.start(
+            RateSG.reason,
+            data={"case_id": case.id, "code": case.code},
+            mode=StartMode.RESET_STACK,
+            show_mode=ShowMode.SEND,
         )
         return
-    key = "rate.thanks_reopened" if workflow.is_open(case) else "rate.thanks"
-    await target.answer(t(key, lang, code=case.code), reply_markup=ReplyKeyboardRemove())
-    await target.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
+    await rate_case(message, manager, case_id=case.id, score=rating, reason=None)
+    await callback.answer()
 
 
 async def on_rate(
-    query: CallbackQuery,
-    callback_data: RateCase,
-    state: FSMContext,
-    session: AsyncSession,
-    person: Person,
-    lang: str,
+    query: CallbackQuery, callback_data: RateCase, dialog_manager: DialogManager
 ) -> None:
-    try:
-        score = RatingScore(callback_data.score)
-        case = await cases.get_case(session=session, case_id=callback_data.case_id)
-    except (ValueError, NotFound):
-        await query.answer(t("common.button_expired", lang), show_alert=True)
-        return
-    if workflow.Action.rate not in workflow.allowed_actions(case, person):
-        await query.answer(t("rate.not_open", lang), show_alert=True)
-        return
-    await query.answer()
-    message = query.message if isinstance(query.message, Message) else None
-    if message is None:
-        return
-    await message.edit_reply_markup(reply_markup=None)
-    if score == RatingScore.unsatisfied:
-        await state.set_state(RateSG.reason)
-        await state.update_data(rate_case_id=case.id)
-        await message.answer(
-            t("rate.ask_reason", lang, code=case.code),
-            reply_markup=reply_keyboard(lang, [t("report.btn_skip", lang)]),
+    """A rating button on the 办结 notice."""
+    if isinstance(query.message, Message):
+        await begin_rating(
+            query,
+            query.message,
+            dialog_manager,
+            case_id=callback_data.case_id,
+            score=callback_data.score.value,
+            stacked=False,
         )
-        return
-    assert case.id is not None
-    await _rate(
-        message,
-        session=session,
-        person=person,
-        case_id=case.id,
-        score=score,
-        reason=None,
-        lang=lang,
-    )
 
 
-async def on_reason(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
-) -> None:
-    data = await state.get_data()
-    await state.clear()
+# -- the reason dialog --------------------------------------------------------------------------
+
+
+def _case_id(manager: DialogManager) -> int:
+    start = manager.start_data
+    return int(start.get("case_id") or 0) if isinstance(start, dict) else 0
+
+
+async def on_reason(message: Message, _widget: Any, manager: DialogManager) -> None:
     text = (message.text or "").strip()
-    skipped = is_label_of(text, "report.btn_skip")
-    await _rate(
+    if not text or text.startswith("/"):
+        await message.answer(t("rate.reason_other", dialog_lang(manager)))
+        manager.show_mode = ShowMode.NO_UPDATE
+        return
+    await rate_case(
         message,
-        session=session,
-        person=person,
-        case_id=int(data.get("rate_case_id") or 0),
+        manager,
+        case_id=_case_id(manager),
         score=RatingScore.unsatisfied,
-        reason=None if skipped else text[:REASON_CHARS],
-        lang=lang,
+        reason=text[:REASON_CHARS],
     )
 
 
-async def on_reason_back(message: Message, state: FSMContext, person: Person, lang: str) -> None:
-    """⬅️ / ✖ while giving a reason: no rating yet; the buttons stay available in /mycases."""
-    await state.clear()
-    await message.answer(t("rate.not_rated_yet", lang), reply_markup=ReplyKeyboardRemove())
-    await message.answer(t("common.menu_title", lang), reply_markup=main_menu(lang, person))
+async def on_skip(callback: CallbackQuery, _button: Any, manager: DialogManager) -> None:
+    if isinstance(callback.message, Message):
+        await rate_case(
+            callback.message,
+            manager,
+            case_id=_case_id(manager),
+            score=RatingScore.unsatisfied,
+            reason=None,
+        )
 
 
-async def on_reason_other(message: Message, lang: str) -> None:
-    await message.answer(t("rate.reason_other", lang))
+async def on_later(callback: CallbackQuery, _button: Any, manager: DialogManager) -> None:
+    """先不评价: back to the case card when it was opened there, else a word and the menu."""
+    if len(manager.current_stack().intents) > 1:
+        await manager.done()
+        return
+    if isinstance(callback.message, Message):
+        lang = dialog_lang(manager)
+        await show_main_menu(callback.message, manager, note=t("rate.not_rated_yet", lang))
+
+
+async def reason_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    start = dialog_manager.start_data
+    return {"code": start.get("code", "") if isinstance(start, dict) else ""}
+
+
+def rating_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            L("rate.ask_reason", "code"),
+            Row(
+                Button(L("report.btn_skip"), id="skip", on_click=on_skip),
+                Button(L("rate.btn_later"), id="later", on_click=on_later),
+            ),
+            MessageInput(on_reason),
+            getter=reason_getter,
+            state=RateSG.reason,
+        ),
+    )
 
 
 def create_router() -> Router:
     router = Router(name="rating")
-    router.callback_query.register(on_rate, RateCase.filter())
-    router.message.filter(PRIVATE_MESSAGE)
-    router.message.register(
-        on_reason_back,
-        RateSG.reason,
-        Label("report.btn_back", "report.btn_cancel", extra=("取消", "cancel")),
-    )
-    router.message.register(on_reason, RateSG.reason, TEXT)
-    router.message.register(on_reason_other, RateSG.reason, NOT_COMMAND)
+    router.callback_query.register(on_rate, PRIVATE_CALLBACK, RateCase.filter())
+    router.include_router(rating_dialog())
     return router

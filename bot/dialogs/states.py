@@ -29,16 +29,27 @@ class GridSG(StatesGroup):
     action_text = State()  # what was done on the spot
 
 
+class MyCasesSG(StatesGroup):
+    """查询办理进度 (bot/dialogs/my_cases.py): the list of one's cases → a case card (+ rating)."""
+
+    list = State()  # the cases, a page at a time
+    card = State()  # one case: status, unit, deadline, result; the rating once 办结
+
+
 class RateSG(StatesGroup):
-    """不满意: an optional reason before the case is reopened."""
+    """不满意 (bot/dialogs/rating.py): an optional reason before the case is reopened."""
 
     reason = State()
 
 
 class LegalSG(StatesGroup):
-    """法律咨询: a question in the resident's own words; 找律师 hand-off (bot/dialogs/legal.py)."""
+    """法律咨询 (bot/dialogs/legal.py): a question in the resident's own words, its card, topic
+    browsing, and the 找律师 hand-off."""
 
     question = State()  # waiting for a question in the resident's own words
+    reply = State()  # the card of the last message (answer, suggestions, hand-off offer …)
+    topics = State()  # browsing: the topics
+    topic = State()  # browsing: one topic's questions, a page at a time
     handoff_question = State()  # 找律师 from a browsed entry: what should the lawyer answer?
     handoff_contact = State()  # phone (shared contact or typed) or anonymous
     handoff_confirm = State()  # summary shown; 确认提交 / 取消

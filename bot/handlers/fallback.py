@@ -5,13 +5,16 @@ Also the error handler: log without personal data, apologise to the user, keep t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
 
 from backend.models import Person
 from backend.services.errors import DomainError
@@ -85,6 +88,18 @@ async def on_error(event: ErrorEvent, lang: str = "zh") -> bool:
     return True
 
 
+async def on_outdated_dialog(event: ErrorEvent, lang: str = "zh") -> bool:
+    """A button of a dialog that is closed (or forged dialog data): say so, drop the buttons of
+    that message, change nothing."""
+    query = event.update.callback_query
+    if query is not None:
+        await query.answer(t("common.button_expired", lang), show_alert=True)
+        if isinstance(query.message, Message):
+            with contextlib.suppress(TelegramBadRequest):
+                await query.message.edit_reply_markup(reply_markup=None)
+    return True
+
+
 def create_error_router() -> Router:
     """The one place failures are answered: a refusal (DomainError) in the user's language,
     anything else with an apology."""
@@ -92,5 +107,6 @@ def create_error_router() -> Router:
 
     router = Router(name="errors")
     router.errors.register(on_refusal, ExceptionTypeFilter(DomainError))
+    router.errors.register(on_outdated_dialog, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
     router.errors.register(on_error)
     return router

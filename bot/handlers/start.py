@@ -18,6 +18,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardRemove,
 )
+from aiogram_dialog import DialogManager
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import County
@@ -144,6 +145,7 @@ async def on_typed_case_code(
     person: Person,
     lang: str,
     county: County,
+    dialog_manager: DialogManager,
 ) -> None:
     """A case code typed anywhere opens its card (for whoever may see it); a report step in
     progress is kept and its prompt shown again."""
@@ -158,6 +160,7 @@ async def on_typed_case_code(
         session=session,
         person=person,
         lang=lang,
+        dialog_manager=dialog_manager,
         menu=current is None,
     )
     step = step_of(current)
@@ -174,13 +177,21 @@ async def on_start_case_link(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """``/start case_<code>``: open the case card if this person may see it."""
     from bot.dialogs.my_cases import send_case_card_by_code
 
     await state.clear()
     code = (command.args or "").removeprefix(CASE_LINK_PREFIX)
-    await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+    await send_case_card_by_code(
+        message,
+        code=code,
+        session=session,
+        person=person,
+        lang=lang,
+        dialog_manager=dialog_manager,
+    )
 
 
 async def on_start_invite(
@@ -191,6 +202,7 @@ async def on_start_invite(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """``/start <invite>``: register a grid worker, staff member or dispatcher.
 
@@ -202,10 +214,17 @@ async def on_start_invite(
         from bot.dialogs.my_cases import send_case_card_by_code
 
         await _leave_current_step(message, state, lang)
-        await send_case_card_by_code(message, code=code, session=session, person=person, lang=lang)
+        await send_case_card_by_code(
+            message,
+            code=code,
+            session=session,
+            person=person,
+            lang=lang,
+            dialog_manager=dialog_manager,
+        )
         return
     if not INVITE_LIKE.fullmatch(args):
-        await on_start(message, bot, state, session, person, lang)
+        await on_start(message, bot, state, session, person, lang, dialog_manager)
         return
     await state.clear()
     try:
@@ -307,7 +326,9 @@ async def on_start(
     session: AsyncSession,
     person: Person,
     lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
+    await dialog_manager.reset_stack()  # an open dialog's message loses its buttons
     await _leave_current_step(message, state, lang)
     await send_menu(message, person=person, lang=lang, session=session, greet=True)
     await set_person_commands(bot, person, lang)
@@ -328,11 +349,19 @@ async def _leave_current_step(message: Message, state: FSMContext, lang: str) ->
         await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
 
 
-async def on_mycases(message: Message, session: AsyncSession, person: Person, lang: str) -> None:
+async def on_mycases(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    dialog_manager: DialogManager,
+) -> None:
     """/mycases works from any step (the draft in progress is kept)."""
     from bot.dialogs.my_cases import show_my_cases
 
-    await show_my_cases(message, session=session, person=person, lang=lang)
+    await show_my_cases(
+        message, session=session, person=person, lang=lang, dialog_manager=dialog_manager
+    )
 
 
 async def on_help(message: Message, person: Person, lang: str) -> None:
@@ -349,12 +378,22 @@ async def on_help_button(query: CallbackQuery, person: Person, lang: str) -> Non
 
 
 async def on_cancel(
-    message: Message, state: FSMContext, session: AsyncSession, person: Person, lang: str
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    person: Person,
+    lang: str,
+    dialog_manager: DialogManager,
 ) -> None:
     """/cancel: leave the step (its reply keyboard goes), or offer a parked draft; one menu."""
     from bot.dialogs.flow import drop_buttons
     from bot.dialogs.report import offer_kept_draft
 
+    if dialog_manager.has_context():  # an open dialog closes; its message loses its buttons
+        await dialog_manager.reset_stack()
+        await message.answer(t("common.cancelled", lang), reply_markup=ReplyKeyboardRemove())
+        await send_menu(message, person=person, lang=lang, session=session, greet=False)
+        return
     if await offer_kept_draft(message, state, lang):
         return
     if await state.get_state() is None:  # nothing to leave: the answer carries the menu itself

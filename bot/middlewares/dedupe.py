@@ -10,6 +10,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
+from aiogram_dialog.api.entities import DialogUpdate
 from redis.asyncio import Redis
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,6 +62,9 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
             # redelivery to nobody: claiming it again here would only cost a round trip. And an
             # update handled again from the inbox (its first handling was cut short) must not be
             # stopped by the claim that first handling left behind.
+            return await handler(event, data)
+        if isinstance(event, DialogUpdate):
+            # aiogram-dialog's own background updates (not from Telegram) all carry id 0.
             return await handler(event, data)
         if isinstance(event, Update) and not await self.claim(event.update_id):
             log.info("duplicate update %s dropped", event.update_id)

@@ -146,9 +146,37 @@ class RiskGateMiddleware(BaseMiddleware):
             return await handler(event, data)
         lang = str(data.get("lang") or "zh")
         await show_safety_message(event, state, text, lang)
+        if raw_state is None and await open_dialog_state(state) in own_text_states():
+            return await handler(event, data)  # the open dialog takes the text as its answer
         if await self.keep(event, state, text, lang):
             return None
         return await handler(event, data)
+
+
+@cache
+def own_text_states() -> frozenset[str]:
+    """aiogram-dialog steps that take the resident's text as their answer (a rating reason, a
+    legal question): a red text is theirs too, after the safety message."""
+    from bot.dialogs.states import LegalSG, RateSG
+
+    steps = (RateSG.reason, LegalSG.question, LegalSG.reply, LegalSG.handoff_question)
+    return frozenset(str(step.state) for step in steps)
+
+
+async def open_dialog_state(state: FSMContext) -> str | None:
+    """The step of the aiogram-dialog open in this chat, or None.
+
+    The gate runs before aiogram-dialog loads its context, so it reads the dialog stack from the
+    FSM storage itself (aiogram-dialog keeps it there under its own destinies, per chat).
+    """
+    key = replace(state.key, user_id=state.key.chat_id)
+    stack = await state.storage.get_data(replace(key, destiny="aiogd:stack:"))
+    intents = stack.get("intents") or []
+    if not intents:
+        return None
+    context = await state.storage.get_data(replace(key, destiny=f"aiogd:context:{intents[-1]}"))
+    found = context.get("state")
+    return found if isinstance(found, str) else None
 
 
 def _red(text: str) -> bool:

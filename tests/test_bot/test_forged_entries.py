@@ -6,6 +6,10 @@ editing this file. Each forged press comes from a fresh resident, in a private c
 group, with real, huge and malformed ids; afterwards nothing changed (role, cases, events), the
 resident is in no staff or grid state, saw nothing of someone else's case, got an answer, and
 the error handler never ran.
+
+The resident conversations run on aiogram-dialog: their buttons carry an intent id and a widget
+id. Those are enumerated from the dialogs themselves (every widget of every window) and pressed
+with made-up intents, and, inside a resident's own open dialog, with forged item ids.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import pytest
 from aiogram import Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
+from aiogram_dialog import Dialog
+from aiogram_dialog.utils import CB_SEP
 from magic_filter import MagicFilter
 from magic_filter.operations import (
     CombinationOperation,
@@ -68,6 +74,38 @@ def commands(dp: Dispatcher) -> set[str]:
         if isinstance(flt, Command):
             found.update(c for c in flt.commands if isinstance(c, str))
     return found
+
+
+def dialog_widget_ids(dp: Dispatcher) -> set[str]:
+    """Every widget id of every window of every dialog in the dispatcher."""
+
+    def walk(widget: Any) -> Iterator[str]:
+        if widget is None:
+            return
+        widget_id = getattr(widget, "widget_id", None)
+        if widget_id:
+            yield widget_id
+        for child in getattr(widget, "buttons", ()):
+            yield from walk(child)
+
+    found: set[str] = set()
+    for router in _routers(dp):
+        if isinstance(router, Dialog):
+            for window in router.windows.values():
+                found.update(walk(getattr(window, "keyboard", None)))
+                found.update(walk(getattr(window, "on_message", None)))
+    return found
+
+
+def forged_dialog_callbacks(dp: Dispatcher, case_id: int, intent: str = "aBcD1234") -> list[str]:
+    """Dialog presses: each widget alone and with forged item values, under ``intent``."""
+    out = []
+    for widget_id in sorted(dialog_widget_ids(dp)):
+        for item in ("", *HUGE_IDS, str(case_id), "satisfied", "abc"):
+            data = f"{intent}{CB_SEP}{widget_id}" + (f":{item}" if item else "")
+            if len(data.encode()) <= 64:
+                out.append(data)
+    return out
 
 
 def _accepted_values(rule: MagicFilter | None) -> dict[str, set[str]]:
@@ -217,7 +255,10 @@ async def test_every_button_enumerated_includes_the_staff_grid_and_invite_ones(
     dp: Dispatcher, victim: int
 ) -> None:
     forged = forged_callbacks(dp, victim)
-    assert {"ca", "m", "f", "iv", "cv", "rt", "lg", "lang"} <= set(forged)
+    assert {"ca", "m", "f", "iv", "rt", "lang"} <= set(forged)
+    widgets = dialog_widget_ids(dp)
+    assert {"case", "pages", "score", "to_list", "skip", "later"} <= widgets  # my cases, rating
+    assert {"good", "lawyer", "entry", "topic", "question", "confirm", "anonymous"} <= widgets
     assert "m:grid" in forged["m"] and "f:restart:grid" in forged["f"]
     assert {"grid", "web", "bind", "start", "mycases"} <= commands(dp)
 
@@ -238,6 +279,53 @@ async def test_a_resident_cannot_enter_any_entry_with_forged_buttons(
                 await checker.check(data, update, group=group, is_callback=True)
     assert checker.failures == [], "\n".join(checker.failures[:40])
     assert sum(len(items) for items in forged.values()) > 200  # the enumeration found them all
+
+
+async def test_forged_dialog_buttons_change_nothing(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: Factory, victim: int
+) -> None:
+    """Made-up intents (a closed dialog, someone else's, or none at all) on every widget."""
+    checker = Checker(dp, bot, bot_session_factory)
+    forged = forged_dialog_callbacks(dp, victim)
+    assert len(forged) > 50
+    for data in forged:
+
+        def update(user_id: int, chat_id: int, data: str = data) -> Any:
+            return make_callback_update(user_id, data, chat_id=chat_id, message_id=7)
+
+        await checker.check(repr(data), update, group=False, is_callback=True)
+    assert checker.failures == [], "\n".join(checker.failures[:40])
+
+
+async def test_forged_items_inside_a_residents_own_dialog_change_nothing(
+    dp: Dispatcher, bot: MockedBot, bot_session_factory: Factory, victim: int
+) -> None:
+    """A resident with an open my-cases dialog forges case ids, pages and scores into it: the
+    victim's case is never shown or rated, and the error handler never runs."""
+    resident = 730_001
+    async with bot_session_factory() as session:
+        reporter = await directory.get_or_create_person(session=session, telegram_id=resident)
+        await intake.submit_report(
+            session=session,
+            reporter=reporter,
+            draft=ReportDraft(text="村口的路灯坏了好几天了，晚上很黑", township="弥城镇"),
+        )
+    await dp.feed_update(bot, make_message_update(resident, "/mycases"))
+    markup = bot.last_markup(resident)
+    assert markup is not None
+    own = markup.inline_keyboard[0][0].callback_data  # type: ignore[union-attr]
+    assert own and CB_SEP in own
+    intent = own.split(CB_SEP)[0]
+    before = await _counts(bot_session_factory)
+    seen = len(bot.session.requests)
+    for data in forged_dialog_callbacks(dp, victim, intent=intent):
+        if data.split(CB_SEP)[1].split(":")[0] in {"menu", "to_list"}:
+            continue  # real navigation buttons (they close or switch the dialog)
+        await dp.feed_update(bot, make_callback_update(resident, data, message_id=7))
+    texts = [str(getattr(m, "text", None) or "") for m in bot.session.requests[seen:]]
+    assert await _counts(bot_session_factory) == before
+    assert not any(MARKER in text for text in texts)
+    assert not any(ERROR_TEXT in text for text in texts)
 
 
 async def test_a_resident_cannot_enter_any_staff_or_grid_command(

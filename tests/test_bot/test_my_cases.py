@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.config import Settings
 from backend.models import Case, CaseStatus, OutboxMessage, Person, Rating, RatingScore, Role
 from backend.services import workflow
 from backend.services.outbox import NoticeKind
 from bot.callbacks import RateCase
+from bot.factory import create_dispatcher
 from bot.notifications.render import render_notice
+from bot.texts import t
 from tests.mocked_bot import MockedBot
 from tests.tg import TgUser
 
@@ -317,3 +321,66 @@ async def test_a_long_report_that_mentions_a_case_code_is_still_a_report(
 async def _all_cases(factory: async_sessionmaker[AsyncSession]) -> list[Case]:
     async with factory() as session:
         return list((await session.exec(select(Case))).all())
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def restart_redis_url(request: pytest.FixtureRequest) -> str | None:
+    """None: the embedded storage (the FsmRecord table); else a real Redis."""
+    return str(request.getfixturevalue("redis_url")) if request.param == "redis" else None
+
+
+async def test_an_open_dialog_survives_a_restart_on_every_storage(
+    bot: MockedBot,
+    bot_settings: Settings,
+    bot_session_factory: async_sessionmaker[AsyncSession],
+    restart_redis_url: str | None,
+) -> None:
+    """The my-cases dialog and the reason step live in the FSM storage (aiogram-dialog's own
+    keys): a new dispatcher on the same storage goes on where the old one stopped."""
+    settings = bot_settings.model_copy(update={"redis_url": restart_redis_url})
+    before = create_dispatcher(settings, session_factory=bot_session_factory)
+    resident = TgUser(before, bot, user_id=4501)
+    case = await _file(resident, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    await resident.send("/mycases")
+    await resident.press(f"查看 {case.code}")
+    await resident.press("不满意")
+    assert "哪里不满意" in resident.last_text
+    await before.storage.close()
+
+    after = create_dispatcher(settings, session_factory=bot_session_factory)
+    resident.dp = after
+    await resident.send("水还是往我家流。")
+    assert "重新办理" in resident.texts[-2]
+    assert await _status(bot_session_factory, case) == CaseStatus.reopened
+    await resident.send("/mycases")
+    await resident.press(f"查看 {case.code}")  # the list of the new process works too
+    assert "重新办理中" in resident.last_text
+    await after.storage.close()
+
+
+async def test_not_now_goes_back_to_the_card_and_a_closed_dialogs_buttons_change_nothing(
+    resident: TgUser, bot: MockedBot, bot_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    case = await _file(resident, bot_session_factory)
+    await _resolve(bot_session_factory, case)
+    await resident.send("/mycases")
+    await resident.press(f"查看 {case.code}")
+    card_message = resident._last_inline_message_id()
+    await resident.press("不满意")
+    await resident.press("先不评价")
+    assert f"事项 {case.code}" in resident.last_text  # back on the card, nothing rated
+    assert await _status(bot_session_factory, case) == CaseStatus.resolved
+    stale = next(
+        button.callback_data
+        for row in bot.session.messages[(resident.user_id, card_message)]["markup"].inline_keyboard
+        for button in row
+        if "满意" in button.text
+    )
+    await resident.press("😊 满意")
+    assert "感谢您的评价" in resident.texts[-2]
+    assert bot.session.messages[(resident.user_id, card_message)]["markup"] is None  # edited
+    await resident.click(stale, message_id=card_message)  # the old button, pressed again
+    assert bot.alerts()[-1] == t("common.button_expired", "zh")
+    async with bot_session_factory() as session:
+        assert len((await session.exec(select(Rating))).all()) == 1

@@ -7,25 +7,38 @@ this file.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.state import StatesGroup
+from aiogram_dialog.manager.bg_manager import BgManagerFactoryImpl
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.county import load_county
 from backend.db import create_engine, create_session_factory
-from backend.models import Attachment, Case, CaseStatus, LegalQuestionLog, RiskLevel, Role
-from backend.services import directory
-from bot.callbacks import Flow
+from backend.models import (
+    Attachment,
+    Case,
+    CaseStatus,
+    LegalQuestionLog,
+    Person,
+    Rating,
+    RatingScore,
+    RiskLevel,
+    Role,
+)
+from backend.services import directory, intake, workflow
+from backend.services.intake import ReportDraft
+from bot.callbacks import Flow, RateCase
 from bot.dialogs import states
 from bot.dialogs.flow import GRID, RESIDENT, draft_text, new_draft
-from bot.dialogs.states import RateSG
 from bot.factory import create_dispatcher
 from bot.handlers.staff import StaffSG
 from bot.middlewares import risk_gate
@@ -89,11 +102,38 @@ async def _put_in(user: TgUser, place: str) -> None:
         await user.send("/start")  # parks the draft; the next text meets the resume prompt
         return
     group = place.split(":")[0]
+    if group in DIALOG_GROUPS:  # an aiogram-dialog: opened on that window for real
+        await user.send("/start")
+        state = getattr(states, group)
+        target = place.split(":")[1]
+        steps = LEGAL_STEPS.get(target, ()) if group == "LegalSG" else ()
+        data = DIALOG_START_DATA.get(group)
+        if steps:  # the hand-off steps are reached from a card, by its buttons
+            target, data = "reply", {"card": {**LEGAL_CARD, "question": steps[0]}}
+        bg = BgManagerFactoryImpl(user.dp)
+        manager = bg.bg(user.bot, user.user_id, user.user_id)
+        await manager.start(getattr(state, target), data)
+        for _ in range(1000):  # the background start runs as its own task: wait until it has
+            if await risk_gate.open_dialog_state(context) == f"{group}:{target}":
+                break
+            await asyncio.sleep(0.01)
+        for label in steps[1:]:
+            await user.press(label)
+        assert await risk_gate.open_dialog_state(context) == place
+        return
     if group in {"ReportSG", "GridSG"}:
         await context.set_data(new_draft(GRID if group == "GridSG" else RESIDENT, HARMLESS))
-    elif group == "LegalSG":
-        await context.set_data({"legal_handoff_question": "邻居占了我家的地怎么办？"})
     await context.set_state(place)
+
+
+DIALOG_GROUPS = {"LegalSG", "RateSG", "MyCasesSG"}
+LEGAL_CARD = {"text": "…", "lawyer": True}
+DIALOG_START_DATA: dict[str, Any] = {"LegalSG": {"card": LEGAL_CARD}, "RateSG": {"case_id": 0}}
+LEGAL_STEPS = {  # the card's question, then the buttons that lead to the step
+    "handoff_question": ("", "找律师"),
+    "handoff_contact": ("邻居占了我家的地怎么办？", "找律师"),
+    "handoff_confirm": ("邻居占了我家的地怎么办？", "找律师", "不留电话"),
+}
 
 
 def test_the_gate_knows_every_dialog_state() -> None:
@@ -332,15 +372,33 @@ async def storage_world(
 async def test_the_urgent_button_still_files_a_text_its_dialog_cleared_on_every_storage(
     storage_world: tuple[Dispatcher, async_sessionmaker[AsyncSession]], bot: MockedBot
 ) -> None:
-    """The rating step clears the FSM after the reason; the 🚨 button still has the red text."""
+    """The rating dialog closes after the reason; the 🚨 button still has the red text."""
     dp, factory = storage_world
     user = TgUser(dp, bot, user_id=next(_user_ids))
-    context = dp.fsm.get_context(bot, chat_id=user.user_id, user_id=user.user_id)
-    await context.set_state(RateSG.reason)
-    await context.set_data({"rate_case_id": 0})
+    async with factory() as session:
+        reporter = await directory.get_or_create_person(session=session, telegram_id=user.user_id)
+        rated = await intake.submit_report(
+            session=session,
+            reporter=reporter,
+            draft=ReportDraft(text="村口的路灯坏了好几天了，晚上很黑", township="弥城镇"),
+        )
+        staff = Person(telegram_id=user.user_id + 1, role=Role.staff, unit_id=rated.lead_unit_id)
+        session.add(staff)
+        await session.commit()
+        assert rated.id is not None
+        await workflow.accept(session=session, actor=staff, case_id=rated.id)
+        await workflow.resolve(
+            session=session, actor=staff, case_id=rated.id, result_text="已修好"
+        )
+    await user.click(RateCase(case_id=rated.id, score=RatingScore.unsatisfied).pack())
+    assert "哪里不满意" in user.last_text
+    seen = len(user.texts)
     await user.send(RED)
-    assert _is_safety(user.texts[0])
-    assert await context.get_state() is None  # the rating handler took the text as its reason
+    assert _is_safety(user.texts[seen])
+    async with factory() as session:  # the rating dialog took the text as its reason
+        [rating] = (await session.exec(select(Rating))).all()
+    assert rating.reason == RED
+    assert "跳过" not in user.buttons  # and closed
     await user.press("立即报告")
-    [case] = await _cases(factory)
+    [case] = [case for case in await _cases(factory) if case.id != rated.id]
     assert case.text == RED and case.risk_level == RiskLevel.red

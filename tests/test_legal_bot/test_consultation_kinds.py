@@ -5,6 +5,8 @@ a problem for a department the report flow, and a legal question its band (answe
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -15,6 +17,7 @@ from backend.models import Case, LegalQuestionLog
 from bot.callbacks import MenuAction
 from bot.dialogs.flow import draft_text
 from bot.dialogs.states import LegalSG, ReportSG
+from bot.middlewares.risk_gate import open_dialog_state
 from tests.mocked_bot import MockedBot
 from tests.tg import TgUser
 
@@ -36,7 +39,14 @@ async def _cases(factory: async_sessionmaker[AsyncSession]) -> list[Case]:
 
 
 async def _state(dp: Dispatcher, bot: MockedBot) -> str | None:
-    return await dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID).get_state()
+    """The step the resident is in: an FSM state (the report) or the open dialog's window."""
+    context = dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID)
+    return await context.get_state() or await open_dialog_state(context)
+
+
+def _buttons(user: TgUser, message_id: int) -> list[Any]:
+    markup = user.bot.session.messages[(user.user_id, message_id)]["markup"]
+    return [b for row in markup.inline_keyboard for b in row] if markup else []
 
 
 def _no_answer_and_no_lawyer(user: TgUser) -> None:
@@ -151,9 +161,12 @@ async def test_the_report_button_of_an_old_offer_is_stale_after_the_state_is_gon
 ) -> None:
     await open_legal(user)
     await user.send("路灯坏了好几天了没人修")
-    await dp.fsm.get_context(bot, chat_id=USER_ID, user_id=USER_ID).clear()
-    await user.press("我要反映这件事")
-    assert user.bot.alerts()  # "这个按钮已经过期了"
+    offer = user._last_inline_message_id()
+    [data] = [b.callback_data for b in _buttons(user, offer) if "我要反映这件事" in b.text]
+    await user.send("/cancel")
+    assert not _buttons(user, offer)  # the offer lost its buttons
+    await user.click(data or "", message_id=offer)  # pressed anyway (an old client)
+    assert user.bot.alerts()  # "这个按钮已失效"
     assert await _state(dp, bot) is None
 
 
